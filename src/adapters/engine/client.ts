@@ -1,0 +1,63 @@
+/**
+ * The engine contract as one object: a shared connection pool and the timeouts from
+ * configuration. One client serves every engine; calls name the engine by its base URL.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { startSession, type StartRequest } from './start.ts';
+import { openPlayback } from './playback.ts';
+import { getStat } from './stat.ts';
+import { stopSession } from './stop.ts';
+import { getVersion } from './version.ts';
+
+export interface EngineClientOptions {
+  /** Start call and playback headers (ACERELAY_NO_RESPONSE_TIMEOUT). */
+  noResponseTimeoutMs: number;
+  /** Longest silence in a playback body (ACERELAY_EMPTY_TIMEOUT). */
+  emptyTimeoutMs: number;
+  /** Stat, stop and version calls. */
+  controlTimeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+export class EngineClient {
+  private readonly own: Agent | undefined;
+  private readonly dispatcher: Dispatcher;
+  private readonly controlTimeoutMs: number;
+
+  constructor(private readonly options: EngineClientOptions) {
+    // Engines live behind a VPN container and come and go: short connect timeout, no limit
+    // on connections (each playback body holds one for its whole life).
+    this.own = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 5_000 } });
+    this.dispatcher = options.dispatcher ?? this.own!;
+    this.controlTimeoutMs = options.controlTimeoutMs ?? 5_000;
+  }
+
+  start(engineBase: string, req: StartRequest, signal?: AbortSignal) {
+    return startSession(engineBase, req, { timeoutMs: this.options.noResponseTimeoutMs, signal, dispatcher: this.dispatcher });
+  }
+
+  playback(playbackUrl: string, signal?: AbortSignal) {
+    return openPlayback(playbackUrl, {
+      headersTimeoutMs: this.options.noResponseTimeoutMs,
+      bodyTimeoutMs: this.options.emptyTimeoutMs,
+      signal,
+      dispatcher: this.dispatcher,
+    });
+  }
+
+  stat(statUrl: string, signal?: AbortSignal) {
+    return getStat(statUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+  }
+
+  stop(commandUrl: string, signal?: AbortSignal) {
+    return stopSession(commandUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+  }
+
+  version(engineBase: string, signal?: AbortSignal) {
+    return getVersion(engineBase, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+  }
+
+  async close(): Promise<void> {
+    await this.own?.close();
+  }
+}

@@ -1,0 +1,71 @@
+/** The one place that makes a JSON call to an engine and maps failures to engine errors. */
+import { request, type Dispatcher } from 'undici';
+import { classifyTransportError, discard, deadline, describeTransportError, isCallerAbort } from '../http-errors.ts';
+import { EngineBadResponseError, EngineHttpError, EngineTimeoutError, EngineUnreachableError } from './errors.ts';
+
+export interface EngineCallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  dispatcher?: Dispatcher | undefined;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/** GETs `url` and returns its JSON body; non-2xx and non-JSON answers throw. */
+export async function getJson(url: URL, options: EngineCallOptions): Promise<unknown> {
+  const signal = deadline(options.timeoutMs, options.signal);
+  const where = `GET ${url.pathname}`;
+  let status: number;
+  let text: string;
+  try {
+    const res = await request(url, {
+      method: 'GET',
+      signal,
+      dispatcher: options.dispatcher,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    status = res.statusCode;
+    if (status >= 300 && status < 400) {
+      // Redirect bodies of an engine may never end: drop them unread.
+      discard(res.body);
+      throw new EngineBadResponseError(`${where}: unexpected redirect ${status}`);
+    }
+    text = await readLimited(res.body, MAX_BODY);
+  } catch (err) {
+    if (err instanceof EngineBadResponseError) throw err;
+    if (isCallerAbort(err, options.signal)) throw err;
+    if (classifyTransportError(err) === 'timeout' || signal.aborted) {
+      throw new EngineTimeoutError(`${where}: no answer within ${options.timeoutMs} ms`, { cause: err });
+    }
+    throw new EngineUnreachableError(`${where}: ${describeTransportError(err)}`, { cause: err });
+  }
+  if (status < 200 || status >= 300) throw new EngineHttpError(status, `${where}: HTTP ${status} ${text.slice(0, 120)}`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EngineBadResponseError(`${where}: answer is not JSON`);
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new EngineBadResponseError(`answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The `{"response": …, "error": …}` envelope every middleware call answers with. */
+export function envelope(body: unknown, where: string): { response: unknown; error: string | null } {
+  if (typeof body !== 'object' || body === null) throw new EngineBadResponseError(`${where}: answer is not an object`);
+  const b = body as { response?: unknown; error?: unknown; result?: unknown };
+  const error = b.error === null || b.error === undefined || b.error === '' ? null : String(b.error);
+  return { response: b.response ?? b.result ?? null, error };
+}

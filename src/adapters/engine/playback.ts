@@ -1,0 +1,61 @@
+/**
+ * Open the MPEG-TS body of a session. The playback URL may 302 to `/content/…`; redirect
+ * bodies are dropped unread (an engine's may never end). `bodyTimeoutMs` is the longest
+ * silence between chunks before the body fails with ENGINE_TIMEOUT.
+ */
+import { request, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import { classifyTransportError, discard, describeTransportError, isCallerAbort } from '../http-errors.ts';
+import { EngineHttpError, EngineTimeoutError, EngineUnreachableError, EngineBadResponseError } from './errors.ts';
+import { rebase } from './rebase.ts';
+
+export interface PlaybackOptions {
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+  dispatcher?: Dispatcher | undefined;
+}
+
+export interface Playback {
+  body: Readable;
+  contentType: string;
+  /** The URL that finally answered 200 (after redirects). */
+  url: string;
+}
+
+const MAX_REDIRECTS = 3;
+
+export async function openPlayback(playbackUrl: string, options: PlaybackOptions): Promise<Playback> {
+  let url = playbackUrl;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        signal: options.signal,
+        dispatcher: options.dispatcher,
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+      });
+    } catch (err) {
+      if (isCallerAbort(err, options.signal)) throw err;
+      if (classifyTransportError(err) === 'timeout') {
+        throw new EngineTimeoutError(`playback: no headers within ${options.headersTimeoutMs} ms`, { cause: err });
+      }
+      throw new EngineUnreachableError(`playback: ${describeTransportError(err)}`, { cause: err });
+    }
+    const location = res.headers.location;
+    if (res.statusCode >= 300 && res.statusCode < 400 && location) {
+      discard(res.body);
+      // Keep the engine address we called: the Location may carry the engine's own idea of its host.
+      url = rebase(Array.isArray(location) ? location[0]! : location, url);
+      continue;
+    }
+    if (res.statusCode !== 200) {
+      discard(res.body);
+      throw new EngineHttpError(res.statusCode, `playback: HTTP ${res.statusCode}`);
+    }
+    return { body: res.body, contentType: String(res.headers['content-type'] ?? ''), url };
+  }
+  throw new EngineBadResponseError(`playback: more than ${MAX_REDIRECTS} redirects`);
+}

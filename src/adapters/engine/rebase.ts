@@ -1,0 +1,12 @@
+/**
+ * Engines build absolute URLs from the Host they were asked on; inside Docker that host may
+ * be unreachable from here. Every URL an engine hands back is moved onto the address we
+ * actually called, keeping its path and query.
+ */
+export function rebase(reported: string, engineBase: string): string {
+  const base = new URL(engineBase);
+  const u = new URL(reported, base);
+  u.protocol = base.protocol;
+  u.host = base.host;
+  return u.toString();
+}

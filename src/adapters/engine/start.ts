@@ -1,0 +1,46 @@
+/** Start one engine session: `GET /ace/getstream?format=json&…&pid=…`. */
+import { EngineBadResponseError, EngineContentError } from './errors.ts';
+import { envelope, getJson, type EngineCallOptions } from './http.ts';
+import { rebase } from './rebase.ts';
+
+export type Source = { kind: 'id'; value: string } | { kind: 'infohash'; value: string };
+
+export interface StartRequest {
+  source: Source;
+  /** Unique per upstream session: without it a second channel would cut the first. */
+  pid: string;
+  /** Pass-through parameters (transcoding and the like), sent as given. */
+  params?: Record<string, string>;
+}
+
+export interface EngineSession {
+  playbackUrl: string;
+  statUrl: string | null;
+  commandUrl: string | null;
+  infohash: string;
+  playbackSessionId: string;
+  isLive: boolean;
+}
+
+export async function startSession(engineBase: string, req: StartRequest, options: EngineCallOptions): Promise<EngineSession> {
+  const url = new URL('/ace/getstream', engineBase);
+  url.searchParams.set('format', 'json');
+  url.searchParams.set(req.source.kind, req.source.value);
+  url.searchParams.set('pid', req.pid);
+  for (const [k, v] of Object.entries(req.params ?? {})) url.searchParams.set(k, v);
+  const { response, error } = envelope(await getJson(url, options), 'getstream');
+  if (error !== null) throw new EngineContentError(`engine: ${error}`);
+  if (typeof response !== 'object' || response === null) throw new EngineBadResponseError('getstream: empty response');
+  const r = response as Record<string, unknown>;
+  if (typeof r.playback_url !== 'string' || r.playback_url === '') throw new EngineBadResponseError('getstream: no playback_url');
+  const optionalUrl = (v: unknown) => (typeof v === 'string' && v !== '' ? rebase(v, engineBase) : null);
+  const infohash = typeof r.infohash === 'string' && r.infohash ? r.infohash.toLowerCase() : req.source.kind === 'infohash' ? req.source.value : '';
+  return {
+    playbackUrl: rebase(r.playback_url, engineBase),
+    statUrl: optionalUrl(r.stat_url),
+    commandUrl: optionalUrl(r.command_url),
+    infohash,
+    playbackSessionId: typeof r.playback_session_id === 'string' ? r.playback_session_id : '',
+    isLive: r.is_live === undefined ? true : Number(r.is_live) === 1 || r.is_live === true,
+  };
+}

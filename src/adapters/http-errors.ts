@@ -1,0 +1,45 @@
+/**
+ * Shared mapping from undici/network failures to the two failure kinds the adapters care
+ * about: the peer could not be reached, or it did not answer in time.
+ */
+export type TransportFailure = 'unreachable' | 'timeout';
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+export function classifyTransportError(err: unknown): TransportFailure {
+  const e = err as { code?: string; name?: string; cause?: unknown } | null;
+  if (e?.name === 'TimeoutError' || (e?.code && TIMEOUT_CODES.has(e.code))) return 'timeout';
+  const cause = e?.cause as { code?: string; name?: string } | undefined;
+  if (cause?.name === 'TimeoutError' || (cause?.code && TIMEOUT_CODES.has(cause.code))) return 'timeout';
+  return 'unreachable';
+}
+
+export function describeTransportError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  const msg = e?.message ?? String(err);
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+/** Whether `err` came from the caller's own signal (not a timeout of ours). */
+export function isCallerAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && (err === signal.reason || (err as { name?: string })?.name === 'AbortError');
+}
+
+/** Joins an optional caller signal with a deadline. */
+export function deadline(ms: number, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** Removes every occurrence of a secret from text that may reach a log line or an error. */
+export function redact(text: string, secret: string | undefined): string {
+  if (!secret) return text;
+  return text.split(secret).join('***');
+}
+
+/** Drops a response body unread. The listener keeps the abort this causes from being an unhandled error. */
+export function discard(body: { on(event: 'error', fn: () => void): unknown; destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
+}

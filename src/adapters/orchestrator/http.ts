@@ -1,0 +1,112 @@
+/**
+ * The one place that performs an HTTP call to the orchestrator: auth header, deadline,
+ * body size limit, JSON decoding and the mapping of transport failures to our errors.
+ */
+import { request, type Dispatcher } from 'undici';
+import { classifyTransportError, deadline, describeTransportError, isCallerAbort, redact } from '../http-errors.ts';
+import {
+  OrchestratorAuthError,
+  OrchestratorBadResponseError,
+  OrchestratorTimeoutError,
+  OrchestratorUnreachableError,
+} from './errors.ts';
+
+export interface OrchestratorHttpOptions {
+  baseUrl: string;
+  apiKey?: string | undefined;
+  dispatcher?: Dispatcher | undefined;
+  /** Deadline for calls that name none. */
+  timeoutMs: number;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  query?: Record<string, string | undefined>;
+}
+
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+  /** The decoded body, or `undefined` when it is not JSON. */
+  json: unknown;
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<RawAnswer> {
+  const url = new URL(opts.baseUrl.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  // Sent on every call, public endpoints included: harmless there, and a deployment may protect them.
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let payload: string | undefined;
+  if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(options.body);
+  }
+  const timeoutMs = options.timeoutMs ?? opts.timeoutMs;
+  const signal = deadline(timeoutMs, options.signal);
+  const where = `${method} ${url.pathname}`;
+  try {
+    const res = await request(url, {
+      method,
+      headers,
+      body: payload,
+      signal,
+      dispatcher: opts.dispatcher,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await readLimited(res.body, MAX_BODY);
+    const contentType = String(res.headers['content-type'] ?? '');
+    let json: unknown;
+    if (text.length > 0) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new OrchestratorAuthError(res.statusCode, `${where}: ${res.statusCode} ${redact(detailText(json, text), opts.apiKey)}`);
+    }
+    return { status: res.statusCode, contentType, text, json };
+  } catch (err) {
+    if (err instanceof OrchestratorAuthError || err instanceof OrchestratorBadResponseError) throw err;
+    if (isCallerAbort(err, options.signal)) throw err;
+    const why = redact(describeTransportError(err), opts.apiKey);
+    if (classifyTransportError(err) === 'timeout' || signal.aborted) {
+      throw new OrchestratorTimeoutError(`${where}: no answer within ${timeoutMs} ms`, { cause: err });
+    }
+    throw new OrchestratorUnreachableError(`${where}: ${why}`, { cause: err });
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new OrchestratorBadResponseError(`answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A short, printable account of an error body: the `detail` when there is one, else the text. */
+export function detailText(json: unknown, text: string): string {
+  const detail = (json as { detail?: unknown } | undefined)?.detail;
+  if (typeof detail === 'string') return detail;
+  if (detail && typeof detail === 'object') {
+    const d = detail as { message?: unknown; code?: unknown };
+    if (typeof d.message === 'string') return d.message;
+    if (typeof d.code === 'string') return d.code;
+  }
+  return text.slice(0, 200).replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,429 @@
+/**
+ * Hands out engine slots and provisioning rights to sessions, in arrival order.
+ *
+ * Sessions ask (`request`); the broker answers each with a grant (an engine slot reserved
+ * for it, or the right to make one provisioning call) or a Wait (reason + ETA). It re-decides
+ * for the whole queue whenever anything changes — a status poll, a session ending, a
+ * provisioning call finishing, a probe time arriving — so it is level-triggered: a "ready"
+ * that arrives while someone waits is never lost. The queue is strict FIFO: when its head
+ * cannot be served, nobody behind it is (capacity is granted in arrival order).
+ *
+ * A slot is held from the grant until the session releases it; a session has at most one.
+ * Engine load counts our slots (reserved or active) plus other clients' streams that the
+ * orchestrator lists, so no engine is ever given more than `maxPerEngine` sessions.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { FeedState } from '../adapters/status-feed.ts';
+import type { EngineHealth, EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
+import { ProvisionError } from '../adapters/orchestrator/errors.ts';
+import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
+import { ProvisionGate, reasonForCode } from './provision-gate.ts';
+import type { Wait } from './wait-reason.ts';
+
+export type EngineOrigin = 'orchestrator' | 'provisioned' | 'fallback' | 'single';
+
+export interface BrokerEngine {
+  containerId: string;
+  base: string;
+  host: string;
+  port: number;
+  health: EngineHealth;
+  forwarded: boolean;
+  origin: EngineOrigin;
+  /** Whether the orchestrator manages it (only then do stream events go out). */
+  managed: boolean;
+}
+
+export type Grant = { kind: 'engine'; engine: BrokerEngine } | { kind: 'provision'; probe: boolean };
+export type BrokerUpdate = { type: 'wait'; wait: Wait } | { type: 'granted'; grant: Grant };
+
+export interface AcquireRequest {
+  sessionId: string;
+  /** Arrival order of the session (its first player); kept across re-requests. */
+  seq: number;
+  infohash: string | null;
+  exclude: readonly string[];
+  listener: (update: BrokerUpdate) => void;
+}
+
+export interface ProvisionPort {
+  provision(): Promise<ProvisionResult>;
+  /** Where a freshly provisioned container answers (host from `/engines/{id}`). */
+  locate(result: ProvisionResult): Promise<{ host: string; port: number }>;
+}
+
+export interface BrokerOptions {
+  clock: Clock;
+  maxPerEngine: number;
+  provisionConcurrency: number;
+  probeIntervalMs: number;
+  /** The single engine (no orchestrator). */
+  singleEngineUrl?: string | undefined;
+  /** Used only while the orchestrator is unknown, and only when set explicitly. */
+  fallbackEngineUrl?: string | undefined;
+  orchestrator?: ProvisionPort | undefined;
+  /** Called after provisioning so the feed re-reads engines soon. */
+  onEnginesChanged?: () => void;
+  /** How long an engine that failed a session is ranked with the unhealthy ones. */
+  suspectMs?: number;
+}
+
+interface Pending extends AcquireRequest {
+  lastWait: Wait | null;
+}
+
+interface Slot {
+  engineId: string;
+  phase: 'reserved' | 'active';
+  infohash: string | null;
+  streamId: string | null;
+}
+
+interface Ticket {
+  inUse: boolean;
+  cancelled: boolean;
+  probe: boolean;
+}
+
+const OUR_IDS_KEPT = 10_000;
+
+export class EngineBroker {
+  private queue: Pending[] = [];
+  private readonly slots = new Map<string, Slot>();
+  private readonly tickets = new Map<string, Ticket>();
+  private readonly provisioned = new Map<string, BrokerEngine>();
+  private readonly suspects = new Map<string, number>();
+  private readonly lastUsed = new Map<string, number>();
+  /** Stream ids we announced: the orchestrator's lists lag behind, so ours are never "foreign". */
+  private readonly ours = new Set<string>();
+  private readonly gate: ProvisionGate;
+  private feed: FeedState;
+  private pumping = false;
+  private again = false;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(
+    private readonly opts: BrokerOptions,
+    initialFeed: FeedState,
+  ) {
+    this.gate = new ProvisionGate(opts.provisionConcurrency, opts.probeIntervalMs);
+    this.feed = initialFeed;
+  }
+
+  /** A new status poll arrived. */
+  updateFeed(feed: FeedState): void {
+    this.feed = feed;
+    for (const id of this.provisioned.keys()) {
+      if (feed.engines?.some((e) => e.containerId === id)) this.provisioned.delete(id);
+    }
+    this.pump();
+  }
+
+  /** Ask for an engine. Any slot the session held is released first. Returns a cancel function. */
+  request(req: AcquireRequest): () => void {
+    this.dropSlot(req.sessionId);
+    this.queue = this.queue.filter((p) => p.sessionId !== req.sessionId);
+    const pending: Pending = { ...req, lastWait: null };
+    const at = this.queue.findIndex((p) => p.seq > req.seq);
+    if (at < 0) this.queue.push(pending);
+    else this.queue.splice(at, 0, pending);
+    this.pump();
+    return () => this.cancel(req.sessionId);
+  }
+
+  /** Leave the queue without giving up a slot already granted. */
+  cancel(sessionId: string): void {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((p) => p.sessionId !== sessionId);
+    if (this.queue.length !== before) this.pump();
+  }
+
+  /** The session is done with its engine (or gave up waiting): free everything it holds. */
+  release(sessionId: string): void {
+    this.queue = this.queue.filter((p) => p.sessionId !== sessionId);
+    this.dropSlot(sessionId);
+    this.pump();
+  }
+
+  /** stream_started was sent: the reservation is now an active session. */
+  activate(sessionId: string, streamId: string | null, infohash: string | null): void {
+    const slot = this.slots.get(sessionId);
+    if (!slot) return;
+    slot.phase = 'active';
+    slot.streamId = streamId;
+    slot.infohash = infohash ?? slot.infohash;
+    if (streamId) this.rememberOurs(streamId);
+  }
+
+  /** The engine failed one of our sessions: rank it last for a while. */
+  reportFailure(engineId: string): void {
+    this.suspects.set(engineId, this.opts.clock.now() + (this.opts.suspectMs ?? 30_000));
+  }
+
+  /** Make the one provisioning call this session was granted. */
+  async provision(sessionId: string): Promise<BrokerEngine> {
+    const ticket = this.tickets.get(sessionId);
+    const port = this.opts.orchestrator;
+    if (!ticket || ticket.inUse || !port) throw new Error(`session ${sessionId} holds no provisioning right`);
+    ticket.inUse = true;
+    try {
+      const result = await port.provision();
+      const where = await port.locate(result);
+      const engine: BrokerEngine = {
+        containerId: result.containerId,
+        base: `http://${formatHost(where.host)}:${where.port}`,
+        host: where.host,
+        port: where.port,
+        health: 'unknown',
+        forwarded: false,
+        origin: 'provisioned',
+        managed: true,
+      };
+      if (!this.feed.engines?.some((e) => e.containerId === engine.containerId)) this.provisioned.set(engine.containerId, engine);
+      this.gate.end(this.opts.clock.now(), { ok: true });
+      if (!ticket.cancelled) this.takeSlot(sessionId, engine.containerId, null);
+      this.opts.onEnginesChanged?.();
+      return engine;
+    } catch (err) {
+      const block =
+        err instanceof ProvisionError && (err.shouldWait || err.verdict === 'blocked')
+          ? { code: err.reason, message: err.message, etaSeconds: err.etaSeconds, canRetry: err.canRetry, shouldWait: true }
+          : null;
+      this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe });
+      throw err;
+    } finally {
+      this.tickets.delete(sessionId);
+      this.pump();
+    }
+  }
+
+  /** Whether a new channel could start right now (for /readyz). */
+  readiness(): { ready: boolean; reason: string | null } {
+    const decision = this.decide(null, new Set());
+    if ('grant' in decision) return { ready: true, reason: null };
+    return { ready: false, reason: decision.wait.reason };
+  }
+
+  waiting(): number {
+    return this.queue.length;
+  }
+
+  describe() {
+    const now = this.opts.clock.now();
+    return {
+      engines: this.view().map((e) => ({
+        ...e,
+        load: this.load(e),
+        suspect: (this.suspects.get(e.containerId) ?? 0) > now,
+      })),
+      queue: this.queue.map((p) => ({ sessionId: p.sessionId, seq: p.seq, wait: p.lastWait })),
+      slots: [...this.slots].map(([sessionId, s]) => ({ sessionId, ...s })),
+      provisioning: this.gate.describe(),
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.queue = [];
+  }
+
+  // ——— internals ———
+
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    const notices: Array<() => void> = [];
+    try {
+      do {
+        this.again = false;
+        this.pumpOnce(notices);
+      } while (this.again);
+    } finally {
+      this.pumping = false;
+    }
+    // Listeners run after the queue is consistent: they may call back into the broker.
+    for (const notify of notices) notify();
+  }
+
+  private pumpOnce(notices: Array<() => void>): void {
+    let nextProbe = Infinity;
+    let blocked: Wait | null = null;
+    for (const pending of [...this.queue]) {
+      let wait: Wait;
+      if (blocked) {
+        // Strict FIFO: everyone behind a waiting head waits for the same reason.
+        wait = blocked;
+      } else {
+        const decision = this.decide(pending.infohash, new Set(pending.exclude));
+        if ('grant' in decision) {
+          this.queue = this.queue.filter((p) => p !== pending);
+          const { grant } = decision;
+          if (grant.kind === 'engine') this.takeSlot(pending.sessionId, grant.engine.containerId, pending.infohash);
+          else this.takeTicket(pending.sessionId, grant.probe);
+          notices.push(() => pending.listener({ type: 'granted', grant }));
+          continue;
+        }
+        wait = decision.wait;
+        blocked = wait;
+        if (decision.probeAt !== null) nextProbe = Math.min(nextProbe, decision.probeAt);
+      }
+      if (!sameWait(pending.lastWait, wait)) {
+        pending.lastWait = wait;
+        notices.push(() => pending.listener({ type: 'wait', wait }));
+      }
+    }
+    this.armTimer(nextProbe);
+  }
+
+  private decide(infohash: string | null, exclude: Set<string>): { grant: Grant } | { wait: Wait; probeAt: number | null } {
+    const now = this.opts.clock.now();
+    const feed = this.feed;
+    if (feed.kind === 'disabled') {
+      const engine = this.pick(this.view(), infohash, exclude, Infinity);
+      return engine ? { grant: { kind: 'engine', engine } } : { wait: { reason: 'capacity', etaSeconds: null }, probeAt: null };
+    }
+    if (feed.kind === 'unknown' || !feed.status || feed.observedAt === null) {
+      const engine = this.opts.fallbackEngineUrl ? this.pick(this.view(), infohash, exclude, this.opts.maxPerEngine) : null;
+      return engine ? { grant: { kind: 'engine', engine } } : { wait: { reason: 'orchestrator', etaSeconds: null }, probeAt: null };
+    }
+    const status = feed.status;
+    const vpnDown =
+      status.provisioning.blocked?.code === 'vpn_disconnected' || (status.vpn.enabled && !status.vpn.connected);
+    if (!vpnDown) {
+      const engine = this.pick(this.view(), infohash, exclude, this.opts.maxPerEngine);
+      if (engine) return { grant: { kind: 'engine', engine } };
+    }
+    if (!this.opts.orchestrator) return { wait: { reason: 'capacity', etaSeconds: null }, probeAt: null };
+    const verdict = this.gate.check(now, status, feed.observedAt);
+    if (verdict.allowed) return { grant: { kind: 'provision', probe: verdict.probe } };
+    const reason = vpnDown ? 'vpn' : verdict.reason ?? reasonForCode(status.provisioning.blocked?.code ?? '');
+    return { wait: { reason, etaSeconds: verdict.etaSeconds }, probeAt: verdict.probeAt };
+  }
+
+  private pick(view: BrokerEngine[], infohash: string | null, exclude: Set<string>, max: number): BrokerEngine | null {
+    const now = this.opts.clock.now();
+    const candidates: EngineCandidate[] = view.map((e) => ({
+      containerId: e.containerId,
+      healthy: e.health !== 'unhealthy' && (this.suspects.get(e.containerId) ?? 0) <= now,
+      load: this.load(e),
+      forwarded: e.forwarded,
+      lastUsedAt: this.lastUsed.get(e.containerId) ?? 0,
+      infohashes: this.infohashesOn(e.containerId),
+    }));
+    const chosen = chooseEngine(candidates, max, exclude, infohash);
+    return chosen ? view.find((e) => e.containerId === chosen.containerId)! : null;
+  }
+
+  /** The engines we may use now. */
+  private view(): BrokerEngine[] {
+    const feed = this.feed;
+    if (feed.kind === 'disabled') return this.opts.singleEngineUrl ? [staticEngine(this.opts.singleEngineUrl, 'single')] : [];
+    if (feed.kind === 'unknown' || !feed.engines) {
+      return this.opts.fallbackEngineUrl ? [staticEngine(this.opts.fallbackEngineUrl, 'fallback')] : [];
+    }
+    const engines: BrokerEngine[] = feed.engines.map(fromInfo);
+    for (const e of this.provisioned.values()) engines.push(e);
+    return engines;
+  }
+
+  private load(engine: BrokerEngine): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.engineId === engine.containerId) n++;
+    const listed = this.feed.engines?.find((e) => e.containerId === engine.containerId)?.streams ?? [];
+    for (const id of listed) if (!this.ours.has(id)) n++;
+    return n;
+  }
+
+  private infohashesOn(engineId: string): Set<string> {
+    const out = new Set<string>();
+    for (const slot of this.slots.values()) if (slot.engineId === engineId && slot.infohash) out.add(slot.infohash);
+    return out;
+  }
+
+  private takeSlot(sessionId: string, engineId: string, infohash: string | null): void {
+    this.slots.set(sessionId, { engineId, phase: 'reserved', infohash, streamId: null });
+    this.lastUsed.set(engineId, this.opts.clock.now());
+  }
+
+  private takeTicket(sessionId: string, probe: boolean): void {
+    this.gate.begin();
+    this.tickets.set(sessionId, { inUse: false, cancelled: false, probe });
+  }
+
+  private dropSlot(sessionId: string): void {
+    this.slots.delete(sessionId);
+    const ticket = this.tickets.get(sessionId);
+    if (!ticket) return;
+    if (ticket.inUse) {
+      // The call is out; its engine joins the pool unreserved when it lands.
+      ticket.cancelled = true;
+    } else {
+      this.tickets.delete(sessionId);
+      this.gate.end(this.opts.clock.now(), { ok: false, block: null, probe: false });
+    }
+  }
+
+  private rememberOurs(streamId: string): void {
+    this.ours.add(streamId);
+    if (this.ours.size > OUR_IDS_KEPT) {
+      const oldest = this.ours.values().next().value;
+      if (oldest !== undefined) this.ours.delete(oldest);
+    }
+  }
+
+  private armTimer(at: number): void {
+    if (at === this.timerAt) return;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (!Number.isFinite(at)) return;
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - this.opts.clock.now()));
+  }
+}
+
+function sameWait(a: Wait | null, b: Wait): boolean {
+  return a !== null && a.reason === b.reason && a.etaSeconds === b.etaSeconds;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function fromInfo(e: EngineInfo): BrokerEngine {
+  return {
+    containerId: e.containerId,
+    base: `http://${formatHost(e.host)}:${e.port}`,
+    host: e.host,
+    port: e.port,
+    health: e.health,
+    forwarded: e.forwarded,
+    origin: 'orchestrator',
+    managed: true,
+  };
+}
+
+function staticEngine(url: string, origin: 'single' | 'fallback'): BrokerEngine {
+  const u = new URL(url);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  return {
+    containerId: origin,
+    base: url.replace(/\/+$/, ''),
+    host: u.hostname,
+    port,
+    health: 'healthy',
+    forwarded: false,
+    origin,
+    managed: false,
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * What the relay needs from a player's connection: the socket side of the client machine's
+ * actions. The HTTP layer implements it (src/server/player-connection.ts); pure tests record it.
+ */
+import type { ClientError, Outcome } from '../machines/client.machine.ts';
+import type { Channel } from '../fanout/channel.ts';
+
+export interface PlayerIO {
+  /** 200 (once) and keep-alive null packets until `unhold`. */
+  hold(): void;
+  unhold(): void;
+  /** 200 (once) and the channel's bytes from its replay window on. */
+  attach(channel: Channel): void;
+  detach(): void;
+  /** The end of the player: an error answer before any byte, a reset, or a close. */
+  finish(outcome: Outcome, error: ClientError | null): void;
+}

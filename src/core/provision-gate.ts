@@ -1,0 +1,114 @@
+/**
+ * When a provisioning call may go out. One mechanism for every block:
+ *  - not blocked: up to `concurrency` calls in flight;
+ *  - blocked (VPN, breaker, an unexplained "cannot provision"): one probe at a time, not
+ *    before the ETA has passed since the block was observed (a breaker ETA of 0 is floored at
+ *    5 s; an unknown ETA waits a probe interval), and not sooner than `probeIntervalMs` after
+ *    a failed probe;
+ *  - max_capacity: never (capacity frees by engines going away, which the status shows).
+ * The number of calls therefore never grows with the number of waiting players.
+ */
+import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
+import type { WaitReason } from './wait-reason.ts';
+
+export const BREAKER_ETA_FLOOR_S = 5;
+export const VPN_DEFAULT_ETA_S = 60;
+
+export interface GateVerdict {
+  allowed: boolean;
+  /** Set when not allowed. */
+  reason: WaitReason | null;
+  /** Expected wait in seconds (null = unknown). */
+  etaSeconds: number | null;
+  /** Clock time a probe becomes allowed (null = not time-bound). */
+  probeAt: number | null;
+  /** True when the allowed call is a probe of a blocked orchestrator. */
+  probe: boolean;
+}
+
+export interface Block {
+  details: BlockedDetails;
+  observedAt: number;
+}
+
+export function reasonForCode(code: string): WaitReason {
+  if (code === 'vpn_disconnected' || code === 'vpn_error') return 'vpn';
+  if (code === 'circuit_breaker') return 'circuit';
+  if (code === 'max_capacity') return 'capacity';
+  return 'capacity';
+}
+
+/** Milliseconds to wait after observing a block before one probe. */
+export function blockDelayMs(details: BlockedDetails, probeIntervalMs: number): number {
+  const eta = details.etaSeconds;
+  if (details.code === 'circuit_breaker') return Math.max(eta ?? probeIntervalMs / 1000, BREAKER_ETA_FLOOR_S) * 1000;
+  if (details.code === 'vpn_disconnected' || details.code === 'vpn_error') return (eta ?? VPN_DEFAULT_ETA_S) * 1000;
+  return eta !== null && eta > 0 ? eta * 1000 : probeIntervalMs;
+}
+
+export class ProvisionGate {
+  private inFlight = 0;
+  private lastFailedProbeAt = -Infinity;
+  /** A refusal from a provisioning answer: fresher than the status that allowed the call. */
+  private refusal: Block | null = null;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly probeIntervalMs: number,
+  ) {}
+
+  get callsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** The block in force: the newer of the status's and the last refusal's. */
+  currentBlock(status: OrchestratorStatus, observedAt: number): Block | null {
+    let block: Block | null = null;
+    const details = status.provisioning.blocked;
+    if (details) block = { details, observedAt };
+    else if (!status.provisioning.canProvision) {
+      block = { details: { code: 'unavailable', message: 'cannot provision', etaSeconds: null, canRetry: false, shouldWait: true }, observedAt };
+    }
+    if (this.refusal && this.refusal.observedAt > observedAt) return this.refusal;
+    return block;
+  }
+
+  check(now: number, status: OrchestratorStatus, observedAt: number): GateVerdict {
+    const block = this.currentBlock(status, observedAt);
+    if (!block) {
+      if (this.inFlight < this.concurrency) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: false };
+      return { allowed: false, reason: 'provisioning', etaSeconds: null, probeAt: null, probe: false };
+    }
+    const { details } = block;
+    const reason = reasonForCode(details.code);
+    if (details.code === 'max_capacity') {
+      return { allowed: false, reason, etaSeconds: details.etaSeconds, probeAt: null, probe: false };
+    }
+    // half_open: the orchestrator itself invites a retry; still one at a time.
+    const etaMs = details.canRetry && details.code === 'circuit_breaker' ? 0 : blockDelayMs(details, this.probeIntervalMs);
+    const probeAt = Math.max(block.observedAt + etaMs, this.lastFailedProbeAt + this.probeIntervalMs);
+    if (this.inFlight === 0 && now >= probeAt) return { allowed: true, reason: null, etaSeconds: null, probeAt, probe: true };
+    const remaining = Math.max(0, probeAt - now) / 1000;
+    return { allowed: false, reason, etaSeconds: this.inFlight > 0 ? null : Math.ceil(remaining), probeAt: this.inFlight > 0 ? null : probeAt, probe: false };
+  }
+
+  begin(): void {
+    this.inFlight++;
+  }
+
+  /** Ends a call. A refusal that says "wait" becomes the block in force until a status says otherwise. */
+  end(now: number, outcome: { ok: true } | { ok: false; block: BlockedDetails | null; probe: boolean }): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    if (outcome.ok) {
+      this.refusal = null;
+      this.lastFailedProbeAt = -Infinity;
+      return;
+    }
+    if (outcome.block) this.refusal = { details: outcome.block, observedAt: now };
+    if (outcome.probe || outcome.block) this.lastFailedProbeAt = now;
+  }
+
+  describe(): { inFlight: number; lastFailedProbeAt: number | null; refusal: Block | null } {
+    return { inFlight: this.inFlight, lastFailedProbeAt: Number.isFinite(this.lastFailedProbeAt) ? this.lastFailedProbeAt : null, refusal: this.refusal };
+  }
+}

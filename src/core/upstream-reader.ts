@@ -1,0 +1,116 @@
+/**
+ * The real `readUpstream`: opens the engine's playback body into the session's channel and
+ * tells the session machine when the first PAT + random-access point went out
+ * (UPSTREAM_SYNCED) or when the upstream is lost (UPSTREAM_FAILED): EOF, a socket error,
+ * silence past EMPTY_TIMEOUT, no sync point in time, or stat saying the session is dead.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { EngineClient } from '../adapters/engine/client.ts';
+import { EngineSessionGoneError } from '../adapters/engine/errors.ts';
+import { discard } from '../adapters/http-errors.ts';
+import type { UpstreamPort } from './relay.ts';
+import type { Logger } from '../log.ts';
+
+export interface UpstreamReaderOptions {
+  engine: Pick<EngineClient, 'playback' | 'stat'>;
+  clock: Clock;
+  /** Longest silence (ACERELAY_EMPTY_TIMEOUT). */
+  emptyTimeoutMs: number;
+  /** Longest wait for headers and then for the first sync point (ACERELAY_NO_RESPONSE_TIMEOUT). */
+  noResponseTimeoutMs: number;
+  /** How often stat is asked whether the engine still knows the session. */
+  statIntervalMs?: number;
+  logger?: Logger;
+}
+
+export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort {
+  const statEvery = opts.statIntervalMs ?? 15_000;
+  return ({ channel, engineSession }, report) => {
+    const abort = new AbortController();
+    let over = false;
+    let synced = false;
+    let lastData = opts.clock.now();
+    let body: NodeJS.ReadableStream & { destroy(): void } | null = null;
+    const timers: TimerHandle[] = [];
+
+    const fail = (code: string, message: string) => {
+      if (over) return;
+      over = true;
+      stop();
+      report({ type: 'UPSTREAM_FAILED', code, message });
+    };
+    const stop = () => {
+      abort.abort();
+      body?.destroy();
+      for (const t of timers) opts.clock.clearTimeout(t);
+      timers.length = 0;
+    };
+
+    channel.beginUpstream();
+    const onSynced = () => {
+      if (synced || over) return;
+      synced = true;
+      report({ type: 'UPSTREAM_SYNCED' });
+    };
+
+    // Headers, then the first sync point, must come within the no-response timeout plus
+    // the empty timeout: a body of bytes with no random-access point is as good as none.
+    timers.push(
+      opts.clock.setTimeout(() => {
+        if (!synced) fail('ENGINE_NO_SYNC', `no PAT + random-access point within ${opts.noResponseTimeoutMs + opts.emptyTimeoutMs} ms`);
+      }, opts.noResponseTimeoutMs + opts.emptyTimeoutMs),
+    );
+
+    // Silence is watched on our clock (undici's body timeout backs it up in real time).
+    const watchSilence = () => {
+      const idle = opts.clock.now() - lastData;
+      if (idle >= opts.emptyTimeoutMs) return fail('ENGINE_STALLED', `no bytes for ${idle} ms`);
+      timers.push(opts.clock.setTimeout(watchSilence, Math.min(1000, opts.emptyTimeoutMs - idle)));
+    };
+
+    const pollStat = () => {
+      if (over || !engineSession.statUrl) return;
+      opts.engine.stat(engineSession.statUrl, abort.signal).then(
+        () => {
+          if (!over) timers.push(opts.clock.setTimeout(pollStat, statEvery));
+        },
+        (err: unknown) => {
+          if (err instanceof EngineSessionGoneError) return fail('ENGINE_SESSION_GONE', err.message);
+          // A stat that does not answer says nothing the body does not say better.
+          if (!over) timers.push(opts.clock.setTimeout(pollStat, statEvery));
+        },
+      );
+    };
+
+    opts.engine.playback(engineSession.playbackUrl, abort.signal).then(
+      (playback) => {
+        if (over) {
+          discard(playback.body);
+          return;
+        }
+        body = playback.body;
+        lastData = opts.clock.now();
+        playback.body.on('data', (chunk: Buffer) => {
+          lastData = opts.clock.now();
+          channel.push(chunk);
+          if (!synced && channel.flowing) onSynced();
+        });
+        playback.body.on('end', () => fail('ENGINE_EOF', 'the engine ended the stream'));
+        playback.body.on('error', (err: Error & { code?: string }) =>
+          fail(err.code === 'UND_ERR_BODY_TIMEOUT' ? 'ENGINE_STALLED' : 'ENGINE_BODY_ERROR', err.message),
+        );
+        playback.body.on('close', () => fail('ENGINE_EOF', 'the engine closed the stream'));
+        watchSilence();
+        timers.push(opts.clock.setTimeout(pollStat, statEvery));
+      },
+      (err: Error & { code?: string }) => {
+        if (!over) fail(err.code ?? 'ENGINE_PLAYBACK_FAILED', err.message);
+      },
+    );
+
+    return () => {
+      over = true;
+      stop();
+    };
+  };
+}

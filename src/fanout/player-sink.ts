@@ -1,0 +1,13 @@
+/**
+ * One player's end of a channel: whole TS packets go in, the socket's own buffer is the
+ * backlog. The HTTP layer implements it over a ServerResponse.
+ */
+export interface PlayerSink {
+  readonly id: string;
+  /** Queues whole packets for the player. Never blocks. */
+  write(packets: Buffer): void;
+  /** Bytes written but not yet taken by the player's socket. */
+  backlog(): number;
+  /** Ends this player alone (socket reset), saying why. Idempotent. */
+  drop(reason: 'slow' | 'memory' | 'stalled'): void;
+}

@@ -1,0 +1,112 @@
+/**
+ * The short history a joining player starts from: output bytes from the PAT that precedes
+ * the most recent video random-access point up to now. Buffers are kept by reference (the
+ * same ones every player was sent), so the window costs no copy.
+ */
+import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../ts/program-tracker.ts';
+import { PACKET_SIZE } from '../ts/packet.ts';
+
+interface Mark {
+  /** Index into `chunks` (absolute: counts trimmed chunks too). */
+  chunk: number;
+  offset: number;
+}
+
+export class ReplayWindow {
+  private chunks: Buffer[] = [];
+  /** Absolute index of chunks[0]. */
+  private base = 0;
+  private size = 0;
+  /** The last PAT seen, a sync point candidate. */
+  private lastPat: Mark | null = null;
+  /** Where a joining player starts; null until a PAT + RAP has been seen (or after a reset). */
+  private start: Mark | null = null;
+  private readonly tracker = new ProgramTracker();
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Whether a joining player can start right now. */
+  get ready(): boolean {
+    return this.start !== null;
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /**
+   * Records output bytes. Returns true when this buffer created a new start point (a joiner
+   * waiting for one can go now).
+   */
+  append(buf: Buffer): boolean {
+    const index = this.base + this.chunks.length;
+    let moved = false;
+    const audioOnly = () => this.tracker.program !== null && this.tracker.program.videoPid < 0;
+    for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
+      const flags = this.tracker.classify(buf, off);
+      if (flags === 0) continue;
+      if (flags & PACKET_PAT) {
+        this.lastPat = { chunk: index, offset: off };
+        // A radio channel has no random-access points: every PAT is one.
+        if (audioOnly()) {
+          this.start = this.lastPat;
+          moved = true;
+        }
+      }
+      if (flags & PACKET_RAP && this.lastPat) {
+        this.start = this.lastPat;
+        moved = true;
+      }
+    }
+    this.chunks.push(buf);
+    this.size += buf.length;
+    this.trim();
+    return moved;
+  }
+
+  /** The bytes a joining player is sent first (empty when not ready). */
+  replay(): Buffer[] {
+    if (!this.start) return [];
+    const first = this.start.chunk - this.base;
+    const out: Buffer[] = [];
+    for (let i = first; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      out.push(i === first ? c.subarray(this.start.offset) : c);
+    }
+    return out;
+  }
+
+  /** The newest buffers first (for the seam splicer to find the last timestamps). */
+  newestFirst(): Buffer[] {
+    return [...this.chunks].reverse();
+  }
+
+  /** Forget everything (a seam: joiners must start at the new upstream's first sync point). */
+  reset(): void {
+    this.chunks = [];
+    this.base = 0;
+    this.size = 0;
+    this.lastPat = null;
+    this.start = null;
+    this.tracker.reset();
+  }
+
+  private trim(): void {
+    // Nothing before the start point (or before the last PAT, if no start yet) is needed.
+    const keepFrom = Math.min(this.start?.chunk ?? Infinity, this.lastPat?.chunk ?? Infinity);
+    const target = Number.isFinite(keepFrom) ? keepFrom : this.base + this.chunks.length - 1;
+    while (this.base < target && this.chunks.length > 1) this.dropOldest();
+    if (this.size > this.maxBytes) {
+      // Random-access points too far apart to keep a whole GOP: joiners wait for the next one.
+      this.start = null;
+      this.lastPat = null;
+      while (this.chunks.length > 1) this.dropOldest();
+    }
+  }
+
+  private dropOldest(): void {
+    const c = this.chunks.shift()!;
+    this.size -= c.length;
+    this.base++;
+  }
+}

@@ -1,0 +1,532 @@
+/**
+ * One engine session: one channel on one engine, shared by all its players.
+ *
+ * Pure: every side effect is an injected actor or action (see `provideSession` in
+ * src/core/session-actors.ts), every wait a named delay on the actor's clock.
+ *
+ *   acquiring ──engine──▶ starting ──▶ running(connecting → streaming ⇄ lingering) ──▶ stopping ──▶ stopped
+ *       │  ▲                 │  ▲            │ upstream failed, players present
+ *       │  └─ another engine ┘  └ backoff ┐  ▼
+ *       └─provision─▶ provisioning ─▶ engine_check ⇄ engine_backoff      recovering ─▶ starting (same engine, then another)
+ *
+ * Players join and leave with PLAYER_JOINED / PLAYER_LEFT. While no engine session exists,
+ * the last player leaving cancels everything (the queue place and any reservation); once an
+ * engine session exists it is always stopped, after the linger.
+ */
+import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
+import type { BrokerEngine, BrokerUpdate } from '../core/engine-broker.ts';
+import type { EngineSession, Source } from '../adapters/engine/start.ts';
+import type { Wait } from '../core/wait-reason.ts';
+import type { ErrorCode } from '../errors.ts';
+
+export type EndReason = 'client_left' | 'upstream_failed' | 'failover' | 'shutdown' | 'proxy_restart' | 'start_failed';
+
+export interface SessionFailure {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface SessionInput {
+  sessionId: string;
+  seq: number;
+  source: Source;
+  params: Record<string, string>;
+  key: string;
+  firstPlayer: string;
+  lingerMs: number;
+  /** Start tries on one engine before trying another. */
+  startTriesPerEngine?: number;
+  /** Engines tried before giving up. */
+  enginesToTry?: number;
+}
+
+export interface SessionContext {
+  sessionId: string;
+  seq: number;
+  source: Source;
+  params: Record<string, string>;
+  key: string;
+  infohash: string | null;
+  players: string[];
+  lingerMs: number;
+  startTriesPerEngine: number;
+  enginesToTry: number;
+  wait: Wait | null;
+  engine: BrokerEngine | null;
+  exclude: string[];
+  readyAttempts: number;
+  startAttempts: number;
+  enginesTried: number;
+  engineSession: EngineSession | null;
+  pid: string | null;
+  /** The stream id announced with stream_started and not yet ended; null otherwise. */
+  streamId: string | null;
+  /** Whether bytes have reached players before: later upstreams are spliced in. */
+  everLive: boolean;
+  /** Whether the current upstream reached its first PAT + random-access point. */
+  synced: boolean;
+  failovers: number;
+  /** Upstream failures since the last good sync: retry the same engine once, then another. */
+  failuresSinceSync: number;
+  endReason: EndReason | null;
+  lastProblem: string | null;
+  failure: SessionFailure | null;
+  shuttingDown: boolean;
+}
+
+export interface StartOutput {
+  engineSession: EngineSession;
+  pid: string;
+  streamId: string;
+}
+
+export type SessionEvent =
+  | { type: 'PLAYER_JOINED'; playerId: string }
+  | { type: 'PLAYER_LEFT'; playerId: string }
+  | { type: 'SHUTDOWN' }
+  | { type: 'BROKER_WAIT'; wait: Wait }
+  | { type: 'BROKER_ENGINE'; engine: BrokerEngine }
+  | { type: 'BROKER_PROVISION'; probe: boolean }
+  | { type: 'UPSTREAM_SYNCED' }
+  | { type: 'UPSTREAM_FAILED'; code: string; message: string };
+
+export interface AcquireInput {
+  sessionId: string;
+  seq: number;
+  infohash: string | null;
+  exclude: string[];
+}
+
+export interface UpstreamInput {
+  sessionId: string;
+  engineSession: EngineSession;
+  /** True when players already received bytes: the new upstream is spliced at a seam. */
+  splice: boolean;
+}
+
+export interface StopInput {
+  engine: BrokerEngine | null;
+  engineSession: EngineSession | null;
+}
+
+/** An error from an injected actor, as far as the machine needs to know it. */
+export interface ActorFailure {
+  code?: string;
+  message?: string;
+  shouldWait?: boolean;
+}
+
+/** Backoff before each engine-readiness retry after provisioning: 1, 2, 4, 8 s. */
+export const ENGINE_READY_BACKOFF_MS = [1000, 2000, 4000, 8000];
+/** Pause before retrying a start on the same engine. */
+export const START_RETRY_BACKOFF_MS = 1000;
+
+const notProvided = (what: string) => () => {
+  throw new Error(`session actor "${what}" was not provided`);
+};
+
+function failureOf(error: unknown): ActorFailure {
+  return (error ?? {}) as ActorFailure;
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+  },
+  actors: {
+    acquire: fromCallback<SessionEvent, AcquireInput>(notProvided('acquire')),
+    provision: fromPromise<BrokerEngine, { sessionId: string }>(notProvided('provision')),
+    probeEngine: fromPromise<void, { engine: BrokerEngine }>(notProvided('probeEngine')),
+    startEngine: fromPromise<StartOutput, { sessionId: string; engine: BrokerEngine; source: Source; params: Record<string, string> }>(
+      notProvided('startEngine'),
+    ),
+    readUpstream: fromCallback<SessionEvent, UpstreamInput>(notProvided('readUpstream')),
+    stopEngine: fromPromise<void, StopInput>(notProvided('stopEngine')),
+  },
+  actions: {
+    /** Tells the broker the reservation is now an active session (after stream_started is queued). */
+    activateSlot: () => {},
+    releaseSlot: () => {},
+    reportEngineFailure: (_, _params: { engineId: string | null }) => {},
+    announceStarted: () => {},
+    announceEnded: (_, _params: { reason: EndReason }) => {},
+    rememberContentFailure: () => {},
+  },
+  guards: {
+    noPlayers: ({ context }) => context.players.length === 0,
+    hasPlayers: ({ context }) => context.players.length > 0,
+    shuttingDown: ({ context }) => context.shuttingDown,
+    synced: ({ context }) => context.synced,
+    provisionShouldWait: ({ event }) => failureOf((event as { error?: unknown }).error).shouldWait === true,
+    readyTriesLeft: ({ context }) => context.readyAttempts < ENGINE_READY_BACKOFF_MS.length,
+    contentFailed: ({ event }) => failureOf((event as { error?: unknown }).error).code === 'ENGINE_CONTENT_FAILED',
+    sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < context.startTriesPerEngine,
+    enginesLeft: ({ context }) => context.enginesTried + 1 < context.enginesToTry,
+    retrySameEngine: ({ context }) => context.failuresSinceSync < 2 && context.engine !== null,
+  },
+  delays: {
+    linger: ({ context }) => context.lingerMs,
+    engineReadyBackoff: ({ context }) => ENGINE_READY_BACKOFF_MS[Math.min(context.readyAttempts, ENGINE_READY_BACKOFF_MS.length - 1)]!,
+    startRetryBackoff: () => START_RETRY_BACKOFF_MS,
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    seq: input.seq,
+    source: input.source,
+    params: input.params,
+    key: input.key,
+    infohash: input.source.kind === 'infohash' ? input.source.value : null,
+    players: [input.firstPlayer],
+    lingerMs: input.lingerMs,
+    startTriesPerEngine: input.startTriesPerEngine ?? 2,
+    enginesToTry: input.enginesToTry ?? 3,
+    wait: null,
+    engine: null,
+    exclude: [],
+    readyAttempts: 0,
+    startAttempts: 0,
+    enginesTried: 0,
+    engineSession: null,
+    pid: null,
+    streamId: null,
+    everLive: false,
+    synced: false,
+    failovers: 0,
+    failuresSinceSync: 0,
+    endReason: null,
+    lastProblem: null,
+    failure: null,
+    shuttingDown: false,
+  }),
+  initial: 'acquiring',
+  on: {
+    PLAYER_JOINED: {
+      actions: assign({
+        players: ({ context, event }) => (context.players.includes(event.playerId) ? context.players : [...context.players, event.playerId]),
+      }),
+    },
+    PLAYER_LEFT: {
+      actions: assign({ players: ({ context, event }) => context.players.filter((p) => p !== event.playerId) }),
+    },
+  },
+  states: {
+    acquiring: {
+      invoke: {
+        src: 'acquire',
+        input: ({ context }) => ({ sessionId: context.sessionId, seq: context.seq, infohash: context.infohash, exclude: context.exclude }),
+      },
+      initial: 'choosing',
+      states: {
+        choosing: {},
+        waiting: {},
+      },
+      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      on: {
+        SHUTDOWN: { target: 'cancelled' },
+        BROKER_WAIT: { target: '.waiting', actions: assign({ wait: ({ event }) => event.wait }) },
+        BROKER_ENGINE: {
+          target: 'starting',
+          actions: assign({ engine: ({ event }) => event.engine, wait: null, startAttempts: 0 }),
+        },
+        BROKER_PROVISION: { target: 'provisioning', actions: assign({ wait: null }) },
+      },
+    },
+    provisioning: {
+      invoke: {
+        src: 'provision',
+        input: ({ context }) => ({ sessionId: context.sessionId }),
+        onDone: {
+          target: 'engine_check',
+          actions: assign({ engine: ({ event }) => event.output, readyAttempts: 0, startAttempts: 0 }),
+        },
+        onError: [
+          {
+            guard: 'provisionShouldWait',
+            target: 'acquiring',
+            actions: assign({ lastProblem: ({ event }) => failureOf(event.error).message ?? 'provisioning refused' }),
+          },
+          {
+            target: 'failed',
+            actions: assign({
+              failure: ({ event }) => ({ code: 'provisioning_failed' as const, message: failureOf(event.error).message ?? 'provisioning failed' }),
+            }),
+          },
+        ],
+      },
+      // The call itself finishes in the background; its engine joins the pool unreserved.
+      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      on: { SHUTDOWN: { target: 'cancelled' } },
+    },
+    engine_check: {
+      invoke: {
+        src: 'probeEngine',
+        input: ({ context }) => ({ engine: context.engine! }),
+        onDone: { target: 'starting' },
+        onError: [
+          { guard: 'readyTriesLeft', target: 'engine_backoff' },
+          {
+            target: 'acquiring',
+            actions: [
+              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
+              assign({
+                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
+                lastProblem: 'engine never answered after provisioning',
+                engine: null,
+              }),
+            ],
+          },
+        ],
+      },
+      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      on: { SHUTDOWN: { target: 'cancelled' } },
+    },
+    engine_backoff: {
+      after: {
+        engineReadyBackoff: { target: 'engine_check', actions: assign({ readyAttempts: ({ context }) => context.readyAttempts + 1 }) },
+      },
+      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      on: { SHUTDOWN: { target: 'cancelled' } },
+    },
+    starting: {
+      invoke: {
+        src: 'startEngine',
+        input: ({ context }) => ({ sessionId: context.sessionId, engine: context.engine!, source: context.source, params: context.params }),
+        onDone: [
+          {
+            // Shutting down while the start was in flight: the engine session exists, stop it.
+            guard: 'shuttingDown',
+            target: 'stopping',
+            actions: assign({
+              engineSession: ({ event }) => event.output.engineSession,
+              pid: ({ event }) => event.output.pid,
+              endReason: 'shutdown',
+            }),
+          },
+          {
+            target: 'running',
+            actions: [
+              assign({
+                engineSession: ({ event }) => event.output.engineSession,
+                pid: ({ event }) => event.output.pid,
+                streamId: ({ event }) => event.output.streamId,
+                infohash: ({ context, event }) => event.output.engineSession.infohash || context.infohash,
+                synced: false,
+              }),
+              'announceStarted',
+              'activateSlot',
+            ],
+          },
+        ],
+        onError: [
+          {
+            guard: 'contentFailed',
+            target: 'failed',
+            actions: [
+              assign({
+                failure: ({ event }) => ({ code: 'content_unavailable' as const, message: failureOf(event.error).message ?? 'content unavailable' }),
+              }),
+              'rememberContentFailure',
+            ],
+          },
+          {
+            guard: 'shuttingDown',
+            target: 'cancelled',
+          },
+          {
+            guard: 'sameEngineTriesLeft',
+            target: 'start_backoff',
+            actions: assign({
+              startAttempts: ({ context }) => context.startAttempts + 1,
+              lastProblem: ({ event }) => failureOf(event.error).message ?? 'start failed',
+            }),
+          },
+          {
+            guard: 'enginesLeft',
+            target: 'acquiring',
+            actions: [
+              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
+              assign({
+                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
+                enginesTried: ({ context }) => context.enginesTried + 1,
+                lastProblem: ({ event }) => failureOf(event.error).message ?? 'start failed',
+                engine: null,
+              }),
+            ],
+          },
+          {
+            target: 'failed',
+            actions: assign({
+              failure: ({ event }) => ({ code: 'engine_failed' as const, message: failureOf(event.error).message ?? 'no engine could start the stream' }),
+            }),
+          },
+        ],
+      },
+      on: { SHUTDOWN: { actions: assign({ shuttingDown: true }) } },
+    },
+    start_backoff: {
+      after: { startRetryBackoff: { target: 'starting' } },
+      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      on: { SHUTDOWN: { target: 'cancelled' } },
+    },
+    running: {
+      invoke: {
+        src: 'readUpstream',
+        input: ({ context }) => ({ sessionId: context.sessionId, engineSession: context.engineSession!, splice: context.everLive }),
+      },
+      initial: 'connecting',
+      on: {
+        UPSTREAM_FAILED: [
+          {
+            guard: 'hasPlayers',
+            target: 'recovering',
+            actions: assign({ lastProblem: ({ event }) => `${event.code}: ${event.message}` }),
+          },
+          {
+            target: 'stopping',
+            actions: assign({ endReason: 'upstream_failed', lastProblem: ({ event }) => `${event.code}: ${event.message}` }),
+          },
+        ],
+        SHUTDOWN: { target: 'stopping', actions: assign({ endReason: 'shutdown' }) },
+      },
+      states: {
+        connecting: {
+          always: [{ guard: 'noPlayers', target: 'lingering' }],
+          on: {
+            UPSTREAM_SYNCED: {
+              target: 'streaming',
+              // A good upstream resets the retry budget for the next failure.
+              actions: assign({ synced: true, everLive: true, exclude: [], enginesTried: 0, startAttempts: 0, failuresSinceSync: 0, lastProblem: null }),
+            },
+          },
+        },
+        streaming: {
+          always: [{ guard: 'noPlayers', target: 'lingering' }],
+        },
+        lingering: {
+          after: { linger: { target: '#session.stopping', actions: assign({ endReason: 'client_left' }) } },
+          on: {
+            UPSTREAM_SYNCED: { actions: assign({ synced: true, everLive: true, failuresSinceSync: 0, lastProblem: null }) },
+            PLAYER_JOINED: [
+              { guard: 'synced', target: 'streaming', actions: assign({ players: ({ context, event }) => [...new Set([...context.players, event.playerId])] }) },
+              { target: 'connecting', actions: assign({ players: ({ context, event }) => [...new Set([...context.players, event.playerId])] }) },
+            ],
+          },
+        },
+      },
+    },
+    recovering: {
+      entry: [
+        { type: 'announceEnded', params: { reason: 'failover' } },
+        assign({
+          streamId: null,
+          failovers: ({ context }) => context.failovers + 1,
+          failuresSinceSync: ({ context }) => context.failuresSinceSync + 1,
+          synced: false,
+        }),
+      ],
+      invoke: {
+        src: 'stopEngine',
+        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        // Same engine first (a restarted engine comes back without our session), then another.
+        onDone: 'after_failure',
+        onError: 'after_failure',
+      },
+      on: { SHUTDOWN: { actions: assign({ shuttingDown: true }) } },
+    },
+    after_failure: {
+      entry: assign({ engineSession: null }),
+      always: [
+        { guard: 'shuttingDown', target: 'stopped', actions: assign({ endReason: 'shutdown' }) },
+        { guard: 'noPlayers', target: 'stopped', actions: assign({ endReason: 'upstream_failed' }) },
+        { guard: 'retrySameEngine', target: 'starting', actions: assign({ startAttempts: 0 }) },
+        {
+          guard: 'enginesLeft',
+          target: 'acquiring',
+          actions: [
+            { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
+            assign({
+              exclude: ({ context }) => (context.engine ? [...context.exclude, context.engine.containerId] : context.exclude),
+              enginesTried: ({ context }) => context.enginesTried + 1,
+              engine: null,
+            }),
+          ],
+        },
+        {
+          target: 'failed',
+          actions: assign({ failure: ({ context }) => ({ code: 'engine_failed' as const, message: context.lastProblem ?? 'the stream kept failing' }) }),
+        },
+      ],
+    },
+    stopping: {
+      invoke: {
+        src: 'stopEngine',
+        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        onDone: { target: 'stopped' },
+        onError: { target: 'stopped' },
+      },
+    },
+    stopped: {
+      type: 'final',
+      entry: [
+        { type: 'announceEnded', params: ({ context }) => ({ reason: context.endReason ?? 'client_left' }) },
+        assign({ streamId: null, engineSession: null }),
+        'releaseSlot',
+      ],
+    },
+    cancelled: {
+      type: 'final',
+      entry: ['releaseSlot'],
+    },
+    failed: {
+      type: 'final',
+      entry: [{ type: 'announceEnded', params: { reason: 'start_failed' } }, assign({ streamId: null }), 'releaseSlot'],
+    },
+  },
+});
+
+export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
+
+/** What players need to know of their session, derived from its state. */
+export type SessionPhase =
+  | { kind: 'starting' }
+  | { kind: 'waiting'; wait: Wait }
+  | { kind: 'slow' }
+  | { kind: 'live' }
+  | { kind: 'recovering' }
+  | { kind: 'failed'; failure: SessionFailure }
+  | { kind: 'ended' };
+
+export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
+  const { context } = snapshot;
+  if (snapshot.matches('failed')) {
+    return { kind: 'failed', failure: context.failure ?? { code: 'engine_failed', message: 'the stream failed' } };
+  }
+  if (snapshot.status !== 'active' || snapshot.matches('stopping') || snapshot.matches('stopped') || snapshot.matches('cancelled')) {
+    return { kind: 'ended' };
+  }
+  if (snapshot.matches({ running: 'streaming' }) || (snapshot.matches({ running: 'lingering' }) && context.synced)) return { kind: 'live' };
+  if (context.everLive) return { kind: 'recovering' };
+  if (snapshot.matches({ acquiring: 'waiting' }) && context.wait) return { kind: 'waiting', wait: context.wait };
+  if (snapshot.matches('provisioning') || snapshot.matches('engine_check') || snapshot.matches('engine_backoff') || snapshot.matches('start_backoff')) {
+    return { kind: 'slow' };
+  }
+  // Any retry means the start is no longer quick: players are held, not left without bytes.
+  if (context.lastProblem !== null || context.exclude.length > 0) return { kind: 'slow' };
+  return { kind: 'starting' };
+}
+
+export function phaseEquals(a: SessionPhase | null, b: SessionPhase): boolean {
+  if (!a || a.kind !== b.kind) return false;
+  if (a.kind === 'waiting' && b.kind === 'waiting') return a.wait.reason === b.wait.reason && a.wait.etaSeconds === b.wait.etaSeconds;
+  return true;
+}
+
+/** Broker answers as session events (used by the `acquire` actor). */
+export function brokerEvent(update: BrokerUpdate): SessionEvent {
+  if (update.type === 'wait') return { type: 'BROKER_WAIT', wait: update.wait };
+  return update.grant.kind === 'engine' ? { type: 'BROKER_ENGINE', engine: update.grant.engine } : { type: 'BROKER_PROVISION', probe: update.grant.probe };
+}

@@ -1,0 +1,222 @@
+/**
+ * The composition root: builds one acerelay from a Config. Adapters (orchestrator, engine,
+ * status feed) → broker → relay (machines) → Fastify. Nothing else constructs these.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import type { Logger } from './log.ts';
+import { OrchestratorClient } from './adapters/orchestrator/client.ts';
+import { EngineClient } from './adapters/engine/client.ts';
+import { createStatusFeed, disabledFeed, type StatusFeed } from './adapters/status-feed.ts';
+import { EngineBroker } from './core/engine-broker.ts';
+import { Relay } from './core/relay.ts';
+import { createUpstreamReader } from './core/upstream-reader.ts';
+import { MemoryOutbox } from './core/event-outbox.ts';
+import { noStreamEvents, type StreamEventSink } from './core/stream-event-sink.ts';
+import { Metrics } from './metrics.ts';
+import type { ByteTotals } from './fanout/channel.ts';
+import { KeepAlive } from './server/keep-alive.ts';
+import { SinkMonitor } from './server/sink-monitor.ts';
+import { buildServer } from './server/app.ts';
+import type { Readiness } from './server/routes/status.ts';
+import { sessionStateName } from './server/describe.ts';
+
+export interface Acerelay {
+  app: FastifyInstance;
+  relay: Relay;
+  broker: EngineBroker;
+  feed: StatusFeed;
+  metrics: Metrics;
+  orchestrator: OrchestratorClient | null;
+  /** Starts listening; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new players, every session stopped and announced, then the sockets. */
+  close(): Promise<boolean>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+}
+
+const HOUSEKEEPING_MS = 500;
+
+export async function createAcerelay(config: Config, opts: RuntimeOptions): Promise<Acerelay> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger;
+  const metrics = new Metrics();
+  const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
+
+  const orchestrator = config.orchUrl
+    ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs })
+    : null;
+  const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs });
+
+  // The relay is created below; the feed asks it how many players are held.
+  let relay: Relay | null = null;
+  const feed: StatusFeed = orchestrator
+    ? createStatusFeed({
+        source: orchestrator,
+        clock,
+        intervalMs: config.statusIntervalMs,
+        degradedIntervalMs: config.statusIntervalDegradedMs,
+        timeoutMs: config.statusTimeoutMs,
+        held: () => relay?.heldCount ?? 0,
+      })
+    : disabledFeed();
+
+  const broker = new EngineBroker(
+    {
+      clock,
+      maxPerEngine: config.maxStreamsPerEngine,
+      provisionConcurrency: config.provisionConcurrency,
+      probeIntervalMs: config.probeIntervalMs,
+      singleEngineUrl: orchestrator ? undefined : config.engineUrl,
+      fallbackEngineUrl: orchestrator ? config.engineUrl : undefined,
+      orchestrator: orchestrator
+        ? {
+            provision: async () => {
+              try {
+                const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true' } });
+                metrics.provisions.inc({ result: 'ok' });
+                return r;
+              } catch (err) {
+                const code = (err as { reason?: string }).reason;
+                metrics.provisions.inc({ result: 'failed' });
+                if (code) metrics.provisioningBlocked.inc({ code });
+                throw err;
+              }
+            },
+            locate: async (r) => {
+              const info = await orchestrator.engine(r.containerId).catch(() => null);
+              if (info) return { host: info.host, port: info.port };
+              // Not listed yet: the engine's published port on the orchestrator's host.
+              return { host: new URL(orchestrator.baseUrl).hostname, port: r.hostHttpPort ?? 6878 };
+            },
+          }
+        : undefined,
+      onEnginesChanged: () => feed.kick(),
+    },
+    feed.current(),
+  );
+  let lastBlocked: string | null = null;
+  const feedSub = feed.state$.subscribe((state) => {
+    broker.updateFeed(state);
+    const code = state.kind === 'fresh' ? state.status?.provisioning.blocked?.code ?? null : null;
+    if (code && code !== lastBlocked) metrics.provisioningBlocked.inc({ code });
+    lastBlocked = code;
+  });
+
+  const events: StreamEventSink & { close?: () => void } = orchestrator
+    ? new MemoryOutbox({
+        port: orchestrator,
+        clock,
+        logger: log.child({ part: 'outbox' }),
+        onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
+      })
+    : noStreamEvents;
+
+  relay = new Relay({
+    clock,
+    lingerMs: config.lingerMs,
+    holdMaxMs: config.holdMaxMs,
+    queueMax: config.queueMax,
+    bufferBytes: config.bufferBytes,
+    broker,
+    engine: engineClient,
+    upstream: createUpstreamReader({
+      engine: engineClient,
+      clock,
+      emptyTimeoutMs: config.emptyTimeoutMs,
+      noResponseTimeoutMs: config.noResponseTimeoutMs,
+      logger: log,
+    }),
+    events,
+    logger: log,
+    totals,
+  });
+  const theRelay = relay;
+
+  const keepAlive = new KeepAlive();
+  const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
+  let housekeeping: TimerHandle | undefined;
+  const tick = () => {
+    keepAlive.tick();
+    monitor.check(clock.now());
+    theRelay.contentFailures.sweep();
+    housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
+  };
+  housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
+
+  metrics.attach({
+    feed: () => feed.current(),
+    sessionsByState: () => {
+      const out: Record<string, number> = {};
+      for (const s of theRelay.listSessions()) {
+        const name = sessionStateName(s.actor.getSnapshot().value);
+        out[name] = (out[name] ?? 0) + 1;
+      }
+      return out;
+    },
+    clients: () => theRelay.clientCount,
+    queueDepth: () => theRelay.heldCount,
+    totals,
+  });
+
+  const readiness: Readiness = {
+    check: async () => {
+      if (!orchestrator) {
+        try {
+          await engineClient.version(config.engineUrl!);
+          return null;
+        } catch (err) {
+          return { reason: `the engine does not answer: ${(err as Error).message}`, etaSeconds: null };
+        }
+      }
+      const state = feed.current();
+      if (state.kind !== 'fresh') return { reason: `orchestrator status unknown: ${state.error ?? 'no answer yet'}`, etaSeconds: null };
+      const r = broker.readiness();
+      return r.ready ? null : { reason: r.reason ?? 'blocked', etaSeconds: state.status?.provisioning.blocked?.etaSeconds ?? null };
+    },
+  };
+
+  const app = await buildServer({
+    relay,
+    readiness,
+    connection: { clock, keepAlive, monitor, metrics, log },
+    metrics,
+    logger: log,
+  });
+
+  let closing: Promise<boolean> | null = null;
+  return {
+    app,
+    relay,
+    broker,
+    feed,
+    metrics,
+    orchestrator,
+    async listen() {
+      const address = await app.listen({ host: config.listen.host ?? '::', port: config.listen.port });
+      return address.replace('[::]', '127.0.0.1').replace('[::1]', '127.0.0.1');
+    },
+    close() {
+      closing ??= (async () => {
+        // Stop accepting first; live players are ended by the relay.
+        app.server.close();
+        const clean = await theRelay.shutdown(config.shutdownGraceMs);
+        if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
+        app.server.closeAllConnections();
+        await app.close();
+        feedSub.unsubscribe();
+        feed.close();
+        broker.close();
+        events.close?.();
+        await Promise.allSettled([engineClient.close(), orchestrator?.close()]);
+        return clean;
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/** JSON views of live sessions and players (status route, API, inspector). */
+import type { Relay, SessionRecord } from '../core/relay.ts';
+import { sessionPhase } from '../machines/session.machine.ts';
+
+export function sessionStateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [parent, child] = Object.entries(value as Record<string, unknown>)[0] ?? ['unknown', ''];
+  return typeof child === 'string' ? `${parent}.${child}` : parent;
+}
+
+export function describeSession(relay: Relay, s: SessionRecord) {
+  const snap = s.actor.getSnapshot();
+  const c = snap.context;
+  return {
+    id: s.id,
+    key: s.key,
+    state: sessionStateName(snap.value),
+    phase: sessionPhase(snap).kind,
+    content: c.source,
+    infohash: c.infohash,
+    params: c.params,
+    engine: c.engine ? { container_id: c.engine.containerId, host: c.engine.host, port: c.engine.port } : null,
+    stream_id: c.streamId,
+    wait: c.wait,
+    failovers: c.failovers,
+    last_problem: c.lastProblem,
+    players: relay
+      .listClients()
+      .filter((p) => p.sessionId === s.id)
+      .map((p) => relay.describeClient(p)),
+    bytes_in: s.channel.bytesIn,
+    bytes_out: s.channel.bytesOut,
+    created_at: s.createdAt,
+  };
+}

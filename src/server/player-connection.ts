@@ -1,0 +1,159 @@
+/**
+ * One player's HTTP response, as the client machine's hands (PlayerIO) and as the fan-out's
+ * sink (PlayerSink). Headers go out once — at the first hold or the first media byte, never
+ * before either — and every later problem ends the socket with a reset, never a clean end
+ * (a clean end looks like a finished recording to a player).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../clock.ts';
+import type { Channel } from '../fanout/channel.ts';
+import type { PlayerSink } from '../fanout/player-sink.ts';
+import type { PlayerIO } from '../core/player-io.ts';
+import type { ClientError, ClientEvent, Outcome } from '../machines/client.machine.ts';
+import type { KeepAlive, KeepAliveTarget } from './keep-alive.ts';
+import type { SinkMonitor } from './sink-monitor.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import { sendError } from './error-reply.ts';
+import { AcerelayError } from '../errors.ts';
+
+export interface ConnectionDeps {
+  clock: Clock;
+  keepAlive: KeepAlive;
+  monitor: SinkMonitor;
+  metrics: Metrics;
+  log: Logger;
+  /** TCP keep-alive probe delay for player sockets (finds half-open ones). */
+  tcpKeepAliveMs?: number;
+}
+
+export const STREAM_HEADERS = {
+  'content-type': 'video/mp2t',
+  'cache-control': 'no-cache, no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+let nextSink = 0;
+
+export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
+  readonly id = `c${++nextSink}`;
+  private send: (event: ClientEvent) => void = () => {};
+  private channel: Channel | null = null;
+  private finished = false;
+  private mediaBytes = 0;
+  private readonly openedAt: number;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.openedAt = deps.clock.now();
+    const socket = req.socket;
+    socket.setKeepAlive(true, deps.tcpKeepAliveMs ?? 15_000);
+    socket.setNoDelay(true);
+    // 'close' without a finish of ours: the player went away.
+    res.on('close', () => {
+      if (!this.finished) this.send({ type: 'DISCONNECTED' });
+    });
+  }
+
+  /** Connects the connection to its client actor once the relay created it. */
+  bind(send: (event: ClientEvent) => void): void {
+    this.send = send;
+    if (this.res.destroyed || this.req.socket.destroyed) send({ type: 'DISCONNECTED' });
+  }
+
+  get bytesSent(): number {
+    return this.mediaBytes;
+  }
+
+  // ——— PlayerIO ———
+
+  hold(): void {
+    this.headers();
+    this.deps.keepAlive.add(this);
+  }
+
+  unhold(): void {
+    this.deps.keepAlive.delete(this);
+  }
+
+  attach(channel: Channel): void {
+    if (this.finished) return;
+    this.headers();
+    this.channel = channel;
+    channel.attach(this);
+    this.deps.monitor.add(this, this.deps.clock.now());
+  }
+
+  detach(): void {
+    this.channel?.detach(this);
+    this.deps.monitor.delete(this);
+    this.channel = null;
+  }
+
+  finish(outcome: Outcome, error: ClientError | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.unhold();
+    this.detach();
+    if (outcome === 'disconnected' || this.res.destroyed) {
+      this.res.destroy();
+      return;
+    }
+    if (!this.res.headersSent) {
+      const err = error
+        ? new AcerelayError(error.code, error.message, error.retryAfter)
+        : new AcerelayError(outcome === 'shutdown' ? 'shutting_down' : 'engine_failed');
+      sendError(this.res, err);
+      return;
+    }
+    if (outcome === 'shutdown') {
+      this.res.end();
+      return;
+    }
+    this.reset();
+  }
+
+  // ——— PlayerSink ———
+
+  write(packets: Buffer): void {
+    if (this.finished) return;
+    if (this.mediaBytes === 0) this.deps.metrics.ttfb.observe((this.deps.clock.now() - this.openedAt) / 1000);
+    this.mediaBytes += packets.length;
+    this.res.write(packets);
+  }
+
+  backlog(): number {
+    return this.res.writableLength;
+  }
+
+  drop(reason: 'slow' | 'memory' | 'stalled'): void {
+    if (this.finished) return;
+    this.deps.metrics.slowDrops.inc({ reason });
+    this.deps.log.warn({ player: this.id, reason, backlog: this.backlog() }, 'player dropped');
+    this.send({ type: 'DROPPED', reason });
+  }
+
+  // ——— keep-alive ———
+
+  keepAlive(nulls: Buffer): void {
+    // A held player that does not even read the keep-alive gets no more of it.
+    if (!this.finished && this.res.writableLength < 64 * 1024) this.res.write(nulls);
+  }
+
+  private headers(): void {
+    if (this.res.headersSent || this.finished) return;
+    this.res.writeHead(200, STREAM_HEADERS);
+    // Send the headers now: a held player sees 200 at once, not with the first packet.
+    this.res.flushHeaders();
+  }
+
+  private reset(): void {
+    const socket = this.res.socket ?? this.req.socket;
+    // RST, not FIN: the player must see an error, not the end of a recording.
+    if (socket && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
+    else this.res.destroy();
+  }
+}

@@ -1,0 +1,36 @@
+/** `/ace/status` (acexy's shape), `/healthz`, `/readyz`. */
+import type { FastifyInstance } from 'fastify';
+import type { Relay } from '../../core/relay.ts';
+import { parseStreamRequest } from '../../core/stream-request.ts';
+import { AcerelayError } from '../../errors.ts';
+import { errorHeaders } from '../error-reply.ts';
+import { describeSession } from '../describe.ts';
+
+type Query = Record<string, string | string[] | undefined>;
+
+export interface Readiness {
+  /** null when ready, else why not (and a Retry-After estimate). */
+  check(): Promise<{ reason: string; etaSeconds: number | null } | null>;
+}
+
+export function statusRoutes(app: FastifyInstance, relay: Relay, readiness: Readiness): void {
+  app.get('/ace/status', async (req, reply) => {
+    const q = req.query as Query;
+    if (q.id === undefined && q.infohash === undefined) {
+      return { streams: relay.sessionCount, clients: relay.clientCount };
+    }
+    const { source } = parseStreamRequest(q);
+    const session = relay.findByContent(source);
+    if (!session) throw new AcerelayError('not_found', `no stream for ${source.kind} ${source.value}`);
+    return reply.send(describeSession(relay, session));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const problem = await readiness.check();
+    if (!problem) return { ready: true };
+    const err = new AcerelayError('not_ready', `no new channel could start now: ${problem.reason}`, problem.etaSeconds);
+    return reply.code(503).headers(errorHeaders(err)).send({ ready: false, reason: problem.reason, ...err.toJSON() });
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * The endless live stream of the simulated engine: the clip looped forever, loop k shifted
+ * by k·L, continuity counters running on, stuffed with null packets up to the bitrate and
+ * paced by stream time against an injected clock, after an initial burst.
+ */
+import { Readable } from 'node:stream';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { loadClip } from './clip.ts';
+import type { Clip, SyncPoint } from './clip.ts';
+import { ContinuityRewriter } from './continuity.ts';
+import { PACKET_SIZE, writeNullPackets } from './packet.ts';
+import { TICKS_PER_MS, TIMESTAMP_WRAP, shiftTimestamps } from './timestamps.ts';
+
+export interface LiveStreamOptions {
+  /** All pacing timers and "now" come from here (tests pass a ManualClock). */
+  clock: Clock;
+  /** Bits/s on the wire; null packets stuff the clip up to it. 0 = unpaced: content only, as fast as the reader takes it. */
+  bitrate: number;
+  /**
+   * Stream time sent at once at the start, like an engine's cache (default 2000). It begins
+   * at the keyframe at or before live − burstMs, so it holds up to one GOP more.
+   */
+  burstMs?: number;
+  /** Live position (default clock.now()): picks the loop and keyframe, so sessions started together match. */
+  positionMs?: number;
+  /** Default: loadClip(). */
+  clip?: Clip;
+  /** Pacing granularity (default 20). */
+  tickMs?: number;
+}
+
+export interface LiveStream extends Readable {
+  /** Stop emitting (silent gap / stall / VPN down); nothing is lost, stream time pauses. */
+  hold(): void;
+  /** Resume; timestamps continue where they stopped (the stream just runs late). */
+  release(): void;
+  readonly bytesOut: number;
+}
+
+export function createLiveStream(options: LiveStreamOptions): LiveStream {
+  return new LoopedLiveStream(options);
+}
+
+/** Packets per pushed chunk: just under 64 KiB. */
+const CHUNK_PACKETS = 348;
+const PSI_PACKETS = 2;
+
+class LoopedLiveStream extends Readable implements LiveStream {
+  bytesOut = 0;
+
+  private readonly clip: Clip;
+  private readonly clock: Clock;
+  private readonly bitrate: number;
+  private readonly tickMs: number;
+  private readonly continuity = new ContinuityRewriter();
+  private readonly scratch = Buffer.allocUnsafe(CHUNK_PACKETS * PACKET_SIZE);
+
+  // Cursor: next packet is clip packet `index` of loop `loop` (or PSI copy `psiLeft` before it).
+  private loop: number;
+  private loopShift: number;
+  private index: number;
+  private psiLeft: number;
+
+  /** Stream time (absolute ticks) of the first packet: where wire bytes count from. */
+  private readonly startTick: number;
+  /** Stream time due at wall time `wallAnchor`; a hold moves the anchor on. */
+  private readonly liveTick: number;
+  private wallAnchor: number;
+  private wireBytes = 0;
+
+  private reading = false;
+  private held = false;
+  private heldAt = 0;
+  private timer: TimerHandle | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+
+  constructor(options: LiveStreamOptions) {
+    super({ highWaterMark: 64 * 1024 });
+    this.clip = options.clip ?? loadClip();
+    this.clock = options.clock;
+    this.bitrate = Math.max(0, options.bitrate);
+    this.tickMs = Math.max(1, options.tickMs ?? 20);
+    const burstMs = Math.max(0, options.burstMs ?? 2000);
+    this.liveTick = (options.positionMs ?? this.clock.now()) * TICKS_PER_MS;
+    this.wallAnchor = this.clock.now();
+
+    const { loop, point } = startPoint(this.clip, this.liveTick - burstMs * TICKS_PER_MS);
+    this.loop = loop;
+    this.loopShift = loopShiftFor(loop, this.clip.loopTicks);
+    this.index = point.index;
+    this.psiLeft = point.needsPsi ? PSI_PACKETS : 0;
+    this.startTick = loop * this.clip.loopTicks + point.due;
+  }
+
+  hold(): void {
+    if (this.held) return;
+    this.held = true;
+    this.heldAt = this.clock.now();
+    this.stopTimers();
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.wallAnchor += this.clock.now() - this.heldAt;
+    if (this.reading) this.kick();
+  }
+
+  override _read(): void {
+    this.reading = true;
+    if (!this.held) this.kick();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.stopTimers();
+    callback(error);
+  }
+
+  private kick(): void {
+    if (this.bitrate > 0) this.pump();
+    // Unpaced data comes out one chunk per turn of the event loop, so a reader that never
+    // says no cannot lock the process in a synchronous loop.
+    else this.immediate ??= setImmediate(() => this.fillUnpaced());
+  }
+
+  private stopTimers(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+
+  private fillUnpaced(): void {
+    this.immediate = null;
+    if (this.destroyed || this.held) return;
+    if (this.emitDue(Infinity)) this.kick();
+  }
+
+  /** Sends everything due by now, then waits a tick; backpressure waits for `_read`. */
+  private pump(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (this.destroyed || this.held) return;
+    const now = this.liveTick + (this.clock.now() - this.wallAnchor) * TICKS_PER_MS;
+    for (;;) {
+      const before = this.bytesOut;
+      const more = this.emitDue(now);
+      if (!more) return; // the reader is full: `_read` resumes
+      if (this.bytesOut - before < CHUNK_PACKETS * PACKET_SIZE) break;
+    }
+    this.timer = this.clock.setTimeout(() => this.pump(), this.tickMs);
+  }
+
+  /**
+   * Builds and pushes one chunk of packets due by stream time `until`. Returns what push()
+   * said (true also when nothing was due).
+   */
+  private emitDue(until: number): boolean {
+    const { clip, scratch } = this;
+    const L = clip.loopTicks;
+    let n = 0;
+    while (n < CHUNK_PACKETS) {
+      const contentTick = this.loop * L + clip.due[this.index]!;
+      const contentDue = contentTick <= until;
+      if (this.bitrate > 0) {
+        const stuffTo = contentDue ? contentTick : until;
+        const nulls = Math.floor((this.bytesAt(stuffTo) - this.wireBytes) / PACKET_SIZE);
+        if (nulls > 0) {
+          const count = Math.min(nulls, CHUNK_PACKETS - n);
+          writeNullPackets(scratch, n * PACKET_SIZE, count);
+          n += count;
+          this.wireBytes += count * PACKET_SIZE;
+          continue;
+        }
+      }
+      if (!contentDue) break;
+      this.writeContent(n * PACKET_SIZE);
+      n++;
+      this.wireBytes += PACKET_SIZE;
+    }
+    if (n === 0) return true;
+    const chunk = Buffer.from(scratch.subarray(0, n * PACKET_SIZE));
+    this.bytesOut += chunk.length;
+    return this.push(chunk);
+  }
+
+  private writeContent(off: number): void {
+    const { clip, scratch } = this;
+    if (this.psiLeft > 0) {
+      const which = PSI_PACKETS - this.psiLeft;
+      clip.psi.copy(scratch, off, which * PACKET_SIZE, (which + 1) * PACKET_SIZE);
+      this.psiLeft--;
+    } else {
+      const src = this.index * PACKET_SIZE;
+      clip.data.copy(scratch, off, src, src + PACKET_SIZE);
+      if (this.loopShift !== 0 && clip.timed[this.index] !== 0) shiftTimestamps(scratch, off, this.loopShift);
+      if (++this.index === clip.packetCount) {
+        this.index = 0;
+        this.loop++;
+        this.loopShift = (this.loopShift + clip.loopTicks) % TIMESTAMP_WRAP;
+      }
+    }
+    this.continuity.rewrite(scratch, off);
+  }
+
+  /** Wire bytes the bitrate allows from the start up to stream time `tick`. */
+  private bytesAt(tick: number): number {
+    return ((tick - this.startTick) * this.bitrate) / (8 * 90_000);
+  }
+}
+
+/** The last sync point at or before stream time `tick`, and its loop. */
+function startPoint(clip: Clip, tick: number): { loop: number; point: SyncPoint } {
+  const L = clip.loopTicks;
+  const base = Math.floor(tick / L);
+  // Sync points before the clip's first PCR have negative due times, so the next loop's
+  // first one may already have started.
+  for (let loop = base + 1; loop >= base - 1; loop--) {
+    let point: SyncPoint | undefined;
+    for (const p of clip.syncPoints) if (loop * L + p.due <= tick) point = p;
+    if (point) return { loop, point };
+  }
+  throw new Error('clip sync points span more than a loop');
+}
+
+/** k·L mod 2^33, exact even when k·L passes 2^53. */
+function loopShiftFor(loop: number, loopTicks: number): number {
+  const wrap = BigInt(TIMESTAMP_WRAP);
+  const shift = (BigInt(loop) * BigInt(loopTicks)) % wrap;
+  return Number(shift < 0n ? shift + wrap : shift);
+}

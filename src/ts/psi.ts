@@ -1,0 +1,116 @@
+/**
+ * Program-specific information: the PAT (program → PMT PID) and the PMT (PCR PID and the
+ * elementary streams). Only sections that fit in the packet that starts them are read;
+ * PAT and PMT sections of live channels practically always do.
+ */
+import { crc32Mpeg2 } from './crc32.ts';
+import { PACKET_SIZE, hasPusi, payloadOffset } from './packet.ts';
+
+export const TABLE_ID_PAT = 0x00;
+export const TABLE_ID_PMT = 0x02;
+
+export type StreamKind = 'video' | 'audio' | 'other';
+
+export interface StreamTypeInfo {
+  kind: StreamKind;
+  codec: string;
+}
+
+const STREAM_TYPES: Record<number, StreamTypeInfo> = {
+  0x01: { kind: 'video', codec: 'mpeg1video' },
+  0x02: { kind: 'video', codec: 'mpeg2video' },
+  0x1b: { kind: 'video', codec: 'h264' },
+  0x24: { kind: 'video', codec: 'hevc' },
+  0x03: { kind: 'audio', codec: 'mp2' },
+  0x04: { kind: 'audio', codec: 'mp2' },
+  0x0f: { kind: 'audio', codec: 'aac' },
+  0x11: { kind: 'audio', codec: 'aac_latm' },
+  0x81: { kind: 'audio', codec: 'ac3' },
+};
+
+export function streamTypeInfo(streamType: number): StreamTypeInfo {
+  return STREAM_TYPES[streamType] ?? { kind: 'other', codec: `0x${streamType.toString(16).padStart(2, '0')}` };
+}
+
+export interface PatProgram {
+  programNumber: number;
+  pmtPid: number;
+}
+
+export interface Pat {
+  transportStreamId: number;
+  version: number;
+  /** Programs in order, without program 0 (the network PID). */
+  programs: PatProgram[];
+}
+
+export interface ElementaryStream extends StreamTypeInfo {
+  streamType: number;
+  pid: number;
+}
+
+export interface Pmt {
+  programNumber: number;
+  version: number;
+  pcrPid: number;
+  streams: ElementaryStream[];
+}
+
+/**
+ * The section starting in this packet as [start, end) offsets into `buf` (CRC included),
+ * after the pointer_field. Null when the packet starts no section, the section does not
+ * fit in the packet, or its CRC is wrong.
+ */
+export function sectionBounds(buf: Uint8Array, off: number): { start: number; end: number } | null {
+  if (!hasPusi(buf, off)) return null;
+  const payload = payloadOffset(buf, off);
+  if (payload < 0) return null;
+  const packetEnd = off + PACKET_SIZE;
+  const start = payload + 1 + buf[payload]!;
+  if (start + 3 > packetEnd) return null;
+  const sectionLength = ((buf[start + 1]! & 0x0f) << 8) | buf[start + 2]!;
+  const end = start + 3 + sectionLength;
+  if (sectionLength < 9 || end > packetEnd) return null;
+  if (crc32Mpeg2(buf, start, end) !== 0) return null;
+  return { start, end };
+}
+
+/** Parses the PAT section starting in the packet at `off`; null if absent or corrupt. */
+export function parsePat(buf: Uint8Array, off: number): Pat | null {
+  const s = sectionBounds(buf, off);
+  if (!s || buf[s.start] !== TABLE_ID_PAT) return null;
+  const { start, end } = s;
+  const programs: PatProgram[] = [];
+  for (let i = start + 8; i + 4 <= end - 4; i += 4) {
+    const programNumber = (buf[i]! << 8) | buf[i + 1]!;
+    if (programNumber === 0) continue;
+    programs.push({ programNumber, pmtPid: ((buf[i + 2]! & 0x1f) << 8) | buf[i + 3]! });
+  }
+  return {
+    transportStreamId: (buf[start + 3]! << 8) | buf[start + 4]!,
+    version: (buf[start + 5]! >> 1) & 0x1f,
+    programs,
+  };
+}
+
+/** Parses the PMT section starting in the packet at `off`; null if absent or corrupt. */
+export function parsePmt(buf: Uint8Array, off: number): Pmt | null {
+  const s = sectionBounds(buf, off);
+  if (!s || buf[s.start] !== TABLE_ID_PMT) return null;
+  const { start, end } = s;
+  const infoLength = ((buf[start + 10]! & 0x0f) << 8) | buf[start + 11]!;
+  const streams: ElementaryStream[] = [];
+  const last = end - 4;
+  for (let i = start + 12 + infoLength; i + 5 <= last; ) {
+    const streamType = buf[i]!;
+    const pid = ((buf[i + 1]! & 0x1f) << 8) | buf[i + 2]!;
+    streams.push({ streamType, pid, ...streamTypeInfo(streamType) });
+    i += 5 + (((buf[i + 3]! & 0x0f) << 8) | buf[i + 4]!);
+  }
+  return {
+    programNumber: (buf[start + 3]! << 8) | buf[start + 4]!,
+    version: (buf[start + 5]! >> 1) & 0x1f,
+    pcrPid: ((buf[start + 8]! & 0x1f) << 8) | buf[start + 9]!,
+    streams,
+  };
+}
