@@ -51,6 +51,8 @@ export class ProvisionGate {
   private lastFailedProbeAt = -Infinity;
   /** A refusal from a provisioning answer: fresher than the status that allowed the call. */
   private refusal: Block | null = null;
+  /** When the current block (by code) was first seen: an ETA that does not count down runs from here. */
+  private blockSince: { code: string; at: number } | null = null;
 
   constructor(
     private readonly concurrency: number,
@@ -75,18 +77,23 @@ export class ProvisionGate {
 
   check(now: number, status: OrchestratorStatus, observedAt: number): GateVerdict {
     const block = this.currentBlock(status, observedAt);
+    if (!block) this.blockSince = null;
     if (!block) {
       if (this.inFlight < this.concurrency) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: false };
       return { allowed: false, reason: 'provisioning', etaSeconds: null, probeAt: null, probe: false };
     }
     const { details } = block;
+    if (this.blockSince?.code !== details.code) this.blockSince = { code: details.code, at: block.observedAt };
     const reason = reasonForCode(details.code);
     if (details.code === 'max_capacity') {
       return { allowed: false, reason, etaSeconds: details.etaSeconds, probeAt: null, probe: false };
     }
     // half_open: the orchestrator itself invites a retry; still one at a time.
     const etaMs = details.canRetry && details.code === 'circuit_breaker' ? 0 : blockDelayMs(details, this.probeIntervalMs);
-    const probeAt = Math.max(block.observedAt + etaMs, this.lastFailedProbeAt + this.probeIntervalMs);
+    // The breaker's ETA counts down: the latest word counts. Other ETAs (the VPN's 60 s) are
+    // estimates of an outage's length: they run from when the outage was first seen.
+    const from = details.code === 'circuit_breaker' ? block.observedAt : this.blockSince.at;
+    const probeAt = Math.max(from + etaMs, this.lastFailedProbeAt + this.probeIntervalMs);
     if (this.inFlight === 0 && now >= probeAt) return { allowed: true, reason: null, etaSeconds: null, probeAt, probe: true };
     const remaining = Math.max(0, probeAt - now) / 1000;
     return { allowed: false, reason, etaSeconds: this.inFlight > 0 ? null : Math.ceil(remaining), probeAt: this.inFlight > 0 ? null : probeAt, probe: false };
