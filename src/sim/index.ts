@@ -1,0 +1,14 @@
+export { startSimulator, Simulator } from './simulator.ts';
+export type { SimOptions } from './options.ts';
+export type { SimState } from './state.ts';
+export { startFakeEngine, FakeEngine } from './engine.ts';
+export type { FakeEngineOptions, SimEngineState, HealthStatus } from './engine.ts';
+export type { SimSessionState, EndReason } from './engine-session.ts';
+export { ENGINE_MODES } from './engine-modes.ts';
+export type { EngineMode, EngineModeRequest, EngineModeSettings } from './engine-modes.ts';
+export { ORCHESTRATOR_MODES, PROVISION_FAIL_CODES, AUTOSCALER_TICK_MS, SWEEP_MS } from './orchestrator.ts';
+export type { OrchestratorMode, OrchestratorModeSettings, ProvisionFaults } from './orchestrator.ts';
+export type { SimEvent, SimProvision, StatusLogEntry, StreamRecord, SimEngineEntry } from './orchestrator-types.ts';
+export { STAT_DL_AFTER_MS, STAT_EMPTY_MS } from './engine-stat.ts';
+export { SimInputError } from './errors.ts';
+export { simInfohashForId } from './ids.ts';

@@ -1,0 +1,61 @@
+/** acerelay as a real child process (`node bin/acerelay.js …`), as users and CI run it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/acerelay.js', import.meta.url));
+
+export interface Child {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Resolves with the first stderr/stdout line matching `re`. */
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+}
+
+export function runAcerelay(args: string[], env: Record<string, string | undefined> = {}): Child {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
+  const scan = () => {
+    for (const w of [...waiters]) {
+      const m = (out + err).split('\n').find((l) => w.re.test(l));
+      if (m !== undefined) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    scan();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    scan();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(re, ms = 15_000) {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stderr: ${err.slice(-2000)}`)), ms);
+        waiters.push({
+          re,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
+        scan();
+      });
+    },
+  };
+}
