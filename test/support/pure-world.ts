@@ -234,7 +234,7 @@ export class PureWorld {
     const snap = ev.snapshot as { value?: unknown };
     // Machines only: invoked promise/callback actors have no state value.
     if (!('value' in snap)) return;
-    const actor = (ev.actorRef as { id: string }).id;
+    const actor = (ev.actorRef as unknown as { id: string }).id;
     const state = stateString(snap.value);
     const last = [...this.trace].reverse().find((r) => r[1] === actor);
     if (last && last[2] === state) return;
