@@ -16,7 +16,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const { config, warnings } = configOrExit(argv, env, { orchUrl: sim.url, orchApiKey: 'demo-secret' });
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
-  const relay = await createAcerelay(config, { logger: log });
+  const relay = await createAcerelay(config, { logger: log, simControlUrl: sim.controlUrl });
   handleSignals(relay, log, () => sim.close());
   let url: string;
   try {

@@ -21,9 +21,14 @@ import { SinkMonitor } from './server/sink-monitor.ts';
 import { buildServer } from './server/app.ts';
 import type { Readiness } from './server/routes/status.ts';
 import { sessionStateName } from './server/describe.ts';
+import { InspectionHub } from './core/inspection-hub.ts';
+import { memoryHistory, type SessionHistory } from './core/session-history.ts';
+import { apiRoutes } from './server/routes/api.ts';
+import { requireToken } from './server/auth.ts';
 
 export interface Acerelay {
   app: FastifyInstance;
+  hub: InspectionHub;
   relay: Relay;
   broker: EngineBroker;
   feed: StatusFeed;
@@ -38,6 +43,8 @@ export interface Acerelay {
 export interface RuntimeOptions {
   logger: Logger;
   clock?: Clock;
+  /** Demo: the simulator's control URL (the inspector offers its fault switches). */
+  simControlUrl?: string;
 }
 
 const HOUSEKEEPING_MS = 500;
@@ -46,6 +53,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const clock = opts.clock ?? systemClock;
   const log = opts.logger;
   const metrics = new Metrics();
+  const hub = new InspectionHub(clock);
+  const history: SessionHistory = memoryHistory(hub);
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
@@ -135,6 +144,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     events,
     logger: log,
     totals,
+    observer: hub,
+    onSlowDrop: () => {},
   });
   const theRelay = relay;
 
@@ -187,11 +198,26 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     connection: { clock, keepAlive, monitor, metrics, log },
     metrics,
     logger: log,
+    metricsGuard: requireToken(config.adminToken),
+    plugins: [
+      apiRoutes({
+        relay,
+        hub,
+        history,
+        feed,
+        broker,
+        clock,
+        adminToken: config.adminToken,
+        mode: orchestrator ? 'orchestrator' : 'single-engine',
+        simControlUrl: opts.simControlUrl,
+      }),
+    ],
   });
 
   let closing: Promise<boolean> | null = null;
   return {
     app,
+    hub,
     relay,
     broker,
     feed,

@@ -49,6 +49,11 @@ export interface UpstreamArgs {
 /** Opens the engine's TS body into the channel; reports UPSTREAM_SYNCED / UPSTREAM_FAILED. Returns a stopper. */
 export type UpstreamPort = (args: UpstreamArgs, report: (event: SessionEvent) => void) => () => void;
 
+export interface ActorObserver {
+  created(actor: string, machine: 'session' | 'player', session: string, input: unknown): void;
+  readonly inspect: (event: InspectionEvent) => void;
+}
+
 export interface RelayOptions {
   clock: Clock;
   lingerMs: number;
@@ -61,8 +66,8 @@ export interface RelayOptions {
   events: StreamEventSink;
   ids?: IdSource;
   logger?: Logger;
-  /** One hook for every actor's inspection events (journal, inspector). */
-  inspect?: (event: InspectionEvent) => void;
+  /** One hook for every actor: its creation (with input) and its inspection events (journal, inspector). */
+  observer?: ActorObserver;
   totals?: ByteTotals;
   onSlowDrop?: () => void;
   contentFailureMemoryMs?: number;
@@ -206,20 +211,22 @@ export class Relay {
       onDrop: () => this.opts.onSlowDrop?.(),
     });
     const log = this.log.child({ session: sessionId, key: req.key });
+    const input = {
+      sessionId,
+      seq: ++this.seq,
+      source: req.source,
+      params: req.params,
+      key: req.key,
+      firstPlayer,
+      lingerMs: this.opts.lingerMs,
+    };
     const actor = createActor(this.provideSession(channel, log), {
       id: sessionId,
       clock: this.opts.clock,
-      inspect: this.opts.inspect,
-      input: {
-        sessionId,
-        seq: ++this.seq,
-        source: req.source,
-        params: req.params,
-        key: req.key,
-        firstPlayer,
-        lingerMs: this.opts.lingerMs,
-      },
+      inspect: this.opts.observer?.inspect,
+      input,
     });
+    this.opts.observer?.created(sessionId, 'session', sessionId, input);
     const record: SessionRecord = { id: sessionId, key: req.key, actor, channel, createdAt: this.opts.clock.now(), keys: new Set([req.key]) };
     this.sessions.set(sessionId, record);
     this.byKey.set(req.key, record);
@@ -332,7 +339,9 @@ export class Relay {
   private createClient(playerId: string, session: SessionRecord, io: PlayerIO): ClientActor {
     const machine = clientMachine.provide({
       actors: {
-        watchSession: fromCallback(({ sendBack }) => watchSession(session, playerId, (phase) => sendBack({ type: 'SESSION_PHASE', phase }))),
+        watchSession: fromCallback(({ sendBack }) =>
+          watchSession(session, playerId, (phase) => sendBack({ type: 'SESSION_PHASE', phase, queueRoom: this.held.size < this.opts.queueMax })),
+        ),
       },
       actions: {
         hold: () => io.hold(),
@@ -341,16 +350,10 @@ export class Relay {
         detachStream: () => io.detach(),
         finish: ({ context }) => io.finish(context.outcome ?? 'disconnected', context.error),
       },
-      guards: {
-        queueHasRoom: () => this.held.size < this.opts.queueMax,
-      },
     });
-    return createActor(machine, {
-      id: playerId,
-      clock: this.opts.clock,
-      inspect: this.opts.inspect,
-      input: { playerId, sessionId: session.id, holdMaxMs: this.opts.holdMaxMs },
-    });
+    const input = { playerId, sessionId: session.id, holdMaxMs: this.opts.holdMaxMs };
+    this.opts.observer?.created(playerId, 'player', session.id, input);
+    return createActor(machine, { id: playerId, clock: this.opts.clock, inspect: this.opts.observer?.inspect, input });
   }
 
   private trackClient(playerId: string, snap: ClientSnapshot): void {

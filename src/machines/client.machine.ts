@@ -51,7 +51,8 @@ export interface ClientContext {
 }
 
 export type ClientEvent =
-  | { type: 'SESSION_PHASE'; phase: SessionPhase }
+  /** `queueRoom`: whether the held-player queue had room when the phase was sent (kept in the event so replay decides alike). */
+  | { type: 'SESSION_PHASE'; phase: SessionPhase; queueRoom: boolean }
   | { type: 'DISCONNECTED' }
   | { type: 'DROPPED'; reason: string }
   | { type: 'SHUTDOWN' };
@@ -154,8 +155,8 @@ export const clientMachine = setup({
       const eta = waitOf(event)?.etaSeconds ?? null;
       return eta === null || eta * 1000 <= context.holdMaxMs;
     },
-    /** Injected: whether the held-player queue (ACERELAY_QUEUE_MAX) has room. */
-    queueHasRoom: () => true,
+    /** Whether the held-player queue (ACERELAY_QUEUE_MAX) had room. */
+    queueHasRoom: ({ event }) => event.type === 'SESSION_PHASE' && event.queueRoom,
   },
   delays: {
     holdMax: ({ context }) => context.holdMaxMs,

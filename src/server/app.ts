@@ -2,7 +2,7 @@
  * The Fastify instance: routes wired to the relay, one error shape, settings for endless
  * responses (no handler or connection timeouts: a stream lasts as long as the player wants).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Relay } from '../core/relay.ts';
 import type { Logger } from '../log.ts';
 import { AcerelayError } from '../errors.ts';
@@ -18,6 +18,8 @@ export interface ServerDeps {
   connection: ConnectionDeps;
   metrics: Metrics;
   logger: Logger;
+  /** Guards /metrics (the admin token, when set). */
+  metricsGuard?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** More routes (API, inspector), registered after the core ones. */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
@@ -54,7 +56,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   streamRoutes(app, deps.relay, deps.connection);
   statusRoutes(app, deps.relay, deps.readiness);
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { preHandler: deps.metricsGuard ?? (async () => {}) }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });

@@ -136,7 +136,7 @@ export class PureWorld {
         flush: async () => true,
       },
       ids: countingIds(),
-      inspect: (ev) => this.record(ev),
+      observer: { created: () => {}, inspect: (ev) => this.record(ev) },
     });
   }
 

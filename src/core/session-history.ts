@@ -1,0 +1,35 @@
+/**
+ * Where finished sessions are looked up: the journal when there is one, else the hub's
+ * in-memory ring of recent ones.
+ */
+import type { InspectionHub, JournalEntry } from './inspection-hub.ts';
+
+export interface SessionSummary {
+  id: string;
+  key: string | null;
+  state: string;
+  started_at: number;
+  ended_at: number | null;
+  facts: Record<string, unknown>;
+}
+
+export interface SessionHistory {
+  list(limit: number): SessionSummary[];
+  /** Every entry of the session and its players, in order. */
+  entries(sessionId: string): JournalEntry[];
+}
+
+export function memoryHistory(hub: InspectionHub): SessionHistory {
+  return {
+    list(limit) {
+      return hub
+        .finishedSessions()
+        .slice(0, limit)
+        .map((last) => {
+          const first = hub.entriesOf(last.actor)[0] ?? last;
+          return { id: last.actor, key: (last.facts.key as string) ?? null, state: last.state, started_at: first.t, ended_at: last.t, facts: last.facts };
+        });
+    },
+    entries: (id) => hub.entriesOfSession(id),
+  };
+}

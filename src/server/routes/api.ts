@@ -1,0 +1,130 @@
+/**
+ * The inspector's data: live actors from the relay, history from the journal (or the hub's
+ * memory), the orchestrator as the status feed sees it, and every state change live over SSE.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Relay } from '../../core/relay.ts';
+import type { InspectionHub, JournalEntry } from '../../core/inspection-hub.ts';
+import type { SessionHistory } from '../../core/session-history.ts';
+import type { StatusFeed } from '../../adapters/status-feed.ts';
+import type { EngineBroker } from '../../core/engine-broker.ts';
+import type { Clock } from '../../clock.ts';
+import { AcerelayError } from '../../errors.ts';
+import { describeSession } from '../describe.ts';
+import { requireToken } from '../auth.ts';
+
+export interface ApiDeps {
+  relay: Relay;
+  hub: InspectionHub;
+  history: SessionHistory;
+  feed: StatusFeed;
+  broker: EngineBroker;
+  clock: Clock;
+  adminToken: string | undefined;
+  mode: 'orchestrator' | 'single-engine';
+  /** Demo only: the simulator's control URL, for the inspector's fault buttons. */
+  simControlUrl?: string | undefined;
+}
+
+const SSE_BACKLOG_MAX = 1024 * 1024;
+const SSE_HEARTBEAT_MS = 15_000;
+
+export function orchestratorView(deps: ApiDeps) {
+  const feed = deps.feed.current();
+  const now = deps.clock.now();
+  const s = feed.status;
+  return {
+    mode: deps.mode,
+    feed: {
+      kind: feed.kind,
+      observed_at: feed.observedAt,
+      age_ms: feed.observedAt === null ? null : now - feed.observedAt,
+      polled_at: feed.polledAt,
+      error: feed.error,
+      failures: feed.failures,
+    },
+    status: s
+      ? {
+          status: s.status,
+          vpn: s.vpn,
+          breaker: s.provisioning.circuitBreakerState,
+          can_provision: s.provisioning.canProvision,
+          blocked: s.provisioning.blocked,
+          capacity: s.capacity,
+          engines: s.engines,
+          streams: s.streams,
+        }
+      : null,
+    broker: deps.broker.describe(),
+    held: deps.relay.heldCount,
+    clients: deps.relay.clientCount,
+    sessions: deps.relay.sessionCount,
+    sim_control: deps.simControlUrl ?? null,
+  };
+}
+
+export function apiRoutes(deps: ApiDeps) {
+  return async (app: FastifyInstance) => {
+    const guard = requireToken(deps.adminToken);
+    const { relay, hub, history } = deps;
+
+    app.get('/api/sessions', { preHandler: guard }, async (req) => {
+      const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
+      return {
+        live: relay.listSessions().map((s) => describeSession(relay, s)),
+        finished: history.list(limit),
+      };
+    });
+
+    app.get('/api/sessions/:id', { preHandler: guard }, async (req) => {
+      const { id } = req.params as { id: string };
+      const live = relay.session(id);
+      if (live) return { live: true, ...describeSession(relay, live), machine: 'session', value: live.actor.getSnapshot().value };
+      const entries = history.entries(id);
+      const last = [...entries].reverse().find((e) => e.actor === id);
+      if (!last) throw new AcerelayError('not_found', `no session ${id}`);
+      return { live: false, id, machine: 'session', state: last.state, value: last.value, facts: last.facts, started_at: entries[0]?.t ?? null, ended_at: last.t };
+    });
+
+    app.get('/api/sessions/:id/events', { preHandler: guard }, async (req) => {
+      const { id } = req.params as { id: string };
+      const entries = history.entries(id);
+      const merged = entries.length > 0 ? entries : hub.entriesOfSession(id);
+      if (merged.length === 0 && !relay.session(id)) throw new AcerelayError('not_found', `no session ${id}`);
+      return { session: id, entries: merged };
+    });
+
+    app.get('/api/orchestrator', { preHandler: guard }, async () => orchestratorView(deps));
+
+    app.get('/api/events', { preHandler: guard }, (req, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.flushHeaders();
+      const send = (event: string, data: unknown) => {
+        if (res.writableLength > SSE_BACKLOG_MAX) {
+          // A viewer that does not read is not worth our memory.
+          res.destroy();
+          return;
+        }
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      send('hello', { now: deps.clock.now(), orchestrator: orchestratorView(deps) });
+      const unsubscribe = hub.subscribe((entry: JournalEntry) => send('entry', entry));
+      const feedSub = deps.feed.state$.subscribe(() => send('orchestrator', orchestratorView(deps)));
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+      const stop = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        feedSub.unsubscribe();
+      };
+      res.on('close', stop);
+      req.raw.on('close', stop);
+    });
+  };
+}
