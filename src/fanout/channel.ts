@@ -11,6 +11,7 @@ import { PacketAligner } from '../ts/aligner.ts';
 import { ReplayWindow } from './replay-window.ts';
 import { SyncFinder } from './sync-finder.ts';
 import { SeamRewriter, findTail } from './seam.ts';
+import { PesTail } from './pes-tail.ts';
 import type { PlayerSink } from './player-sink.ts';
 
 export interface ChannelOptions {
@@ -30,6 +31,8 @@ export interface ByteTotals {
 }
 
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
+/** Most held back for open PES (≈ 2 s at 4 Mbit/s) before giving up on a quiet PID. */
+const MAX_HELD = 1024 * 1024;
 
 export class Channel {
   readonly id: string;
@@ -38,6 +41,7 @@ export class Channel {
   private readonly waiting = new Set<PlayerSink>();
   private readonly aligner = new PacketAligner();
   private readonly window: ReplayWindow;
+  private readonly tail = new PesTail(MAX_HELD);
   private finder: SyncFinder | null = null;
   private seam: SeamRewriter | null = null;
   private upstreams = 0;
@@ -61,6 +65,9 @@ export class Channel {
 
   /** A new upstream (the first, or one after a failover) starts sending. */
   beginUpstream(): void {
+    // The old upstream is gone: its complete frames go out, its cut-off ones never will.
+    const rest = this.tail.closeSegment();
+    if (rest.length > 0) this.emit(rest);
     this.aligner.reset();
     this.upstreams++;
     this.finder = new SyncFinder(this.opts.windowBytes ?? DEFAULT_WINDOW);
@@ -88,7 +95,8 @@ export class Channel {
     } else if (this.seam) {
       out = this.seam.process(aligned);
     }
-    this.emit(out);
+    const ready = this.tail.push(out);
+    if (ready.length > 0) this.emit(ready);
   }
 
   attach(sink: PlayerSink): void {

@@ -90,7 +90,9 @@ describe('one stack', () => {
     const started = events.filter((e) => e.type === 'stream_started' && e.http_status === 200);
     const mine = started.filter((e) => stack.sim.state().streams.some((s) => s.id === e.stream_id && s.key === CONTENT[3]));
     expect(mine).toHaveLength(1);
-    const ends = await eventually(() => stack.sim.state().events.filter((e) => e.type === 'stream_ended' && e.stream_id === mine[0]!.stream_id), 5_000);
+    const endsOf = () => stack.sim.state().events.filter((e) => e.type === 'stream_ended' && e.stream_id === mine[0]!.stream_id);
+    await eventually(() => endsOf().length > 0, 5_000);
+    const ends = endsOf();
     expect(ends, JSON.stringify(stack.sim.state().events.filter((e) => e.stream_id === mine[0]!.stream_id))).toHaveLength(1);
     expect(ends[0]!.http_status).toBe(200);
   }, 60_000);
