@@ -70,6 +70,8 @@ export interface RelayOptions {
   observer?: ActorObserver;
   totals?: ByteTotals;
   onSlowDrop?: () => void;
+  /** The number of held players went from 0 to 1 (the status feed polls sooner). */
+  onFirstHeld?: () => void;
   contentFailureMemoryMs?: number;
 }
 
@@ -357,8 +359,15 @@ export class Relay {
   }
 
   private trackClient(playerId: string, snap: ClientSnapshot): void {
-    if (snap.matches('held')) this.held.add(playerId);
-    else this.held.delete(playerId);
+    if (snap.matches('held')) {
+      if (this.held.size === 0 && !this.held.has(playerId)) {
+        this.held.add(playerId);
+        this.opts.onFirstHeld?.();
+      }
+      this.held.add(playerId);
+    } else {
+      this.held.delete(playerId);
+    }
   }
 
   private dropClient(playerId: string): void {

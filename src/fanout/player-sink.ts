@@ -8,6 +8,8 @@ export interface PlayerSink {
   write(packets: Buffer): void;
   /** Bytes written but not yet taken by the player's socket. */
   backlog(): number;
+  /** Bytes the socket has taken so far (written minus backlog): grows while the player reads. */
+  flushed(): number;
   /** Ends this player alone (socket reset), saying why. Idempotent. */
   drop(reason: 'slow' | 'memory' | 'stalled'): void;
 }

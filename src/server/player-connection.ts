@@ -41,6 +41,8 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
   private channel: Channel | null = null;
   private finished = false;
   private mediaBytes = 0;
+  /** Every byte handed to the response (media and keep-alive). */
+  private written = 0;
   private readonly openedAt: number;
 
   constructor(
@@ -122,11 +124,16 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
     if (this.finished) return;
     if (this.mediaBytes === 0) this.deps.metrics.ttfb.observe((this.deps.clock.now() - this.openedAt) / 1000);
     this.mediaBytes += packets.length;
+    this.written += packets.length;
     this.res.write(packets);
   }
 
   backlog(): number {
     return this.res.writableLength;
+  }
+
+  flushed(): number {
+    return this.written - this.res.writableLength;
   }
 
   drop(reason: 'slow' | 'memory' | 'stalled'): void {
@@ -140,7 +147,10 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
 
   keepAlive(nulls: Buffer): void {
     // A held player that does not even read the keep-alive gets no more of it.
-    if (!this.finished && this.res.writableLength < 64 * 1024) this.res.write(nulls);
+    if (!this.finished && this.res.writableLength < 64 * 1024) {
+      this.written += nulls.length;
+      this.res.write(nulls);
+    }
   }
 
   private headers(): void {

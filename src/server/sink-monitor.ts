@@ -1,13 +1,14 @@
 /**
  * Watches every streaming player's backlog, across channels:
- *  - a socket that takes nothing for `stallMs` while data waits is half-open or frozen: dropped;
+ *  - a socket that takes nothing for `stallMs` while data waits is half-open or frozen: dropped
+ *    (TCP keep-alive finds the half-open ones that have nothing to send);
  *  - when all backlogs together pass `memoryMaxBytes`, the slowest players are dropped first.
  * The per-player bound (ACERELAY_BUFFER) is enforced by the channel on every write.
  */
 import type { PlayerSink } from '../fanout/player-sink.ts';
 
 interface Watch {
-  last: number;
+  flushed: number;
   progressAt: number;
 }
 
@@ -21,7 +22,7 @@ export class SinkMonitor {
   ) {}
 
   add(sink: PlayerSink, now: number): void {
-    if (!this.watched.has(sink)) this.watched.set(sink, { last: 0, progressAt: now });
+    if (!this.watched.has(sink)) this.watched.set(sink, { flushed: sink.flushed(), progressAt: now });
   }
 
   delete(sink: PlayerSink): void {
@@ -44,8 +45,11 @@ export class SinkMonitor {
     const backlogs: Array<[PlayerSink, number]> = [];
     for (const [sink, w] of this.watched) {
       const b = sink.backlog();
-      if (b === 0 || b < w.last) w.progressAt = now;
-      w.last = b;
+      // Progress is bytes taken by the socket, not a shrinking backlog: a slow but living
+      // player takes something every second even while its backlog grows.
+      const flushed = sink.flushed();
+      if (b === 0 || flushed > w.flushed) w.progressAt = now;
+      w.flushed = flushed;
       if (b > 0 && now - w.progressAt >= this.stallMs) {
         this.watched.delete(sink);
         sink.drop('stalled');

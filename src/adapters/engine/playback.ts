@@ -1,7 +1,8 @@
 /**
  * Open the MPEG-TS body of a session. The playback URL may 302 to `/content/…`; redirect
  * bodies are dropped unread (an engine's may never end). `bodyTimeoutMs` is the longest
- * silence between chunks before the body fails with ENGINE_TIMEOUT.
+ * silence between chunks before the body errors with undici's UND_ERR_BODY_TIMEOUT (the
+ * upstream reader maps body errors to its own codes).
  */
 import { request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';

@@ -7,6 +7,8 @@ export function rebase(reported: string, engineBase: string): string {
   const base = new URL(engineBase);
   const u = new URL(reported, base);
   u.protocol = base.protocol;
-  u.host = base.host;
+  // hostname and port separately: assigning `host` without a port would keep the engine's own.
+  u.hostname = base.hostname;
+  u.port = base.port;
   return u.toString();
 }

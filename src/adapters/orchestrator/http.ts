@@ -71,7 +71,7 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
       }
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
-      throw new OrchestratorAuthError(res.statusCode, `${where}: ${res.statusCode} ${redact(detailText(json, text), opts.apiKey)}`);
+      throw new OrchestratorAuthError(res.statusCode, `${where}: ${res.statusCode} ${detailText(json, text, opts.apiKey)}`);
     }
     return { status: res.statusCode, contentType, text, json };
   } catch (err) {
@@ -99,14 +99,18 @@ async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, li
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A short, printable account of an error body: the `detail` when there is one, else the text. */
-export function detailText(json: unknown, text: string): string {
+/**
+ * A short, printable account of an error body: the `detail` when there is one, else the
+ * text. The secret is removed before anything is shortened, so no part of it survives a cut.
+ */
+export function detailText(json: unknown, text: string, secret?: string): string {
   const detail = (json as { detail?: unknown } | undefined)?.detail;
-  if (typeof detail === 'string') return detail;
-  if (detail && typeof detail === 'object') {
+  let out = text;
+  if (typeof detail === 'string') out = detail;
+  else if (detail && typeof detail === 'object') {
     const d = detail as { message?: unknown; code?: unknown };
-    if (typeof d.message === 'string') return d.message;
-    if (typeof d.code === 'string') return d.code;
+    if (typeof d.message === 'string') out = d.message;
+    else if (typeof d.code === 'string') out = d.code;
   }
-  return text.slice(0, 200).replace(/\s+/g, ' ').trim();
+  return redact(out, secret).slice(0, 200).replace(/\s+/g, ' ').trim();
 }

@@ -3,7 +3,6 @@ import { ProvisionError, OrchestratorBadResponseError, OrchestratorHttpError } f
 import { call, detailText, type OrchestratorHttpOptions, type RawAnswer } from './http.ts';
 import { isObject, numOrNull, parseProvision } from './parse.ts';
 import type { ProvisionResult } from './types.ts';
-import { redact } from '../http-errors.ts';
 
 export interface ProvisionRequest {
   labels?: Record<string, string>;
@@ -30,7 +29,7 @@ export async function provision(
 export function provisionError(answer: RawAnswer, apiKey?: string): Error {
   const { status, json, text } = answer;
   const detail = (json as { detail?: unknown } | undefined)?.detail;
-  const message = redact(detailText(json, text), apiKey) || `HTTP ${status}`;
+  const message = detailText(json, text, apiKey) || `HTTP ${status}`;
   if (isObject(detail)) {
     const verdict = detail.error === 'provisioning_blocked' ? 'blocked' : 'failed';
     const reason = typeof detail.code === 'string' && detail.code ? detail.code : verdict === 'blocked' ? 'unavailable' : 'general_error';
