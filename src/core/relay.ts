@@ -70,6 +70,8 @@ export interface RelayOptions {
   observer?: ActorObserver;
   totals?: ByteTotals;
   onSlowDrop?: () => void;
+  /** A session lost its upstream with players attached and restarts it. */
+  onFailover?: () => void;
   /** The number of held players went from 0 to 1 (the status feed polls sooner). */
   onFirstHeld?: () => void;
   contentFailureMemoryMs?: number;
@@ -320,6 +322,7 @@ export class Relay {
           });
         },
         announceEnded: ({ context }, params) => {
+          if (params.reason === 'failover') this.opts.onFailover?.();
           if (!context.streamId) return;
           log.info({ stream: context.streamId, reason: params.reason }, 'engine session ended');
           if (!context.engine?.managed) return;
