@@ -25,6 +25,8 @@ export interface Config {
   lingerMs: number;
   provisionConcurrency: number;
   dataDir: string;
+  journalRetentionMs: number;
+  journalMaxBytes: number;
   adminToken: string | undefined;
   logLevel: string;
   statusIntervalMs: number;
@@ -142,6 +144,8 @@ const SPECS: VarSpec[] = [
   { key: 'lingerMs', name: 'ACERELAY_LINGER', default: '10s', parse: duration, help: 'keep an engine session after its last player leaves' },
   { key: 'provisionConcurrency', name: 'ACERELAY_PROVISION_CONCURRENCY', default: '2', parse: positiveInt, help: 'provisioning calls in flight while provisioning is possible' },
   { key: 'dataDir', name: 'ACERELAY_DATA_DIR', default: './data', parse: nonEmpty, help: 'the journal' },
+  { key: 'journalRetentionMs', name: 'ACERELAY_JOURNAL_RETENTION', default: '7d', parse: positiveDuration, help: 'journal entries older than this are pruned' },
+  { key: 'journalMaxBytes', name: 'ACERELAY_JOURNAL_MAX', default: '256MiB', parse: (t: string) => { const n = parseSize(t); if (n < 1024 * 1024) throw new UnitError(`"${t}" is less than 1MiB`); return n; }, help: 'the journal file is pruned (oldest first) to stay under this size' },
   { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set', secret: true },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },

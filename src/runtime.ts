@@ -12,7 +12,10 @@ import { createStatusFeed, disabledFeed, type StatusFeed } from './adapters/stat
 import { EngineBroker } from './core/engine-broker.ts';
 import { Relay } from './core/relay.ts';
 import { createUpstreamReader } from './core/upstream-reader.ts';
-import { MemoryOutbox } from './core/event-outbox.ts';
+import { Outbox } from './core/event-outbox.ts';
+import { EventJournal } from './core/event-journal.ts';
+import { Journal } from './adapters/journal/journal.ts';
+import { recoverAfterRestart, type RecoveryReport } from './core/crash-recovery.ts';
 import { noStreamEvents, type StreamEventSink } from './core/stream-event-sink.ts';
 import { Metrics } from './metrics.ts';
 import type { ByteTotals } from './fanout/channel.ts';
@@ -22,13 +25,17 @@ import { buildServer } from './server/app.ts';
 import type { Readiness } from './server/routes/status.ts';
 import { sessionStateName } from './server/describe.ts';
 import { InspectionHub } from './core/inspection-hub.ts';
-import { memoryHistory, type SessionHistory } from './core/session-history.ts';
+import { journalHistory, memoryHistory, type SessionHistory } from './core/session-history.ts';
 import { apiRoutes } from './server/routes/api.ts';
+import { inspectorRoutes } from './server/routes/inspector.ts';
 import { requireToken } from './server/auth.ts';
 
 export interface Acerelay {
   app: FastifyInstance;
   hub: InspectionHub;
+  journal: Journal | null;
+  /** What the start found of an earlier run (sessions stopped, ends resumed…). */
+  recovery: RecoveryReport | null;
   relay: Relay;
   broker: EngineBroker;
   feed: StatusFeed;
@@ -48,13 +55,32 @@ export interface RuntimeOptions {
 }
 
 const HOUSEKEEPING_MS = 500;
+const PRUNE_EVERY_MS = 3_600_000;
 
 export async function createAcerelay(config: Config, opts: RuntimeOptions): Promise<Acerelay> {
   const clock = opts.clock ?? systemClock;
   const log = opts.logger;
   const metrics = new Metrics();
-  const hub = new InspectionHub(clock);
-  const history: SessionHistory = memoryHistory(hub);
+  // The journal: history, the outbox's store, and what a restart recovers from. Without it
+  // (it cannot be opened) acerelay still streams, with history in memory only.
+  let journal: Journal | null = null;
+  try {
+    const opened = Journal.open({
+      dir: config.dataDir,
+      clock,
+      logger: log.child({ part: 'journal' }),
+      retentionMs: config.journalRetentionMs,
+      maxBytes: config.journalMaxBytes,
+      onWriteError: () => metrics.journalErrors.inc(),
+    });
+    journal = opened.journal;
+    for (const w of opened.warnings) log.warn(w);
+  } catch (err) {
+    metrics.journalErrors.inc();
+    log.error({ err: (err as Error).message, dir: config.dataDir }, 'journal unavailable: streaming without history or crash recovery');
+  }
+  const hub = new InspectionHub(clock, journal?.maxSeq() ?? 0);
+  const history: SessionHistory = journal ? journalHistory(journal) : memoryHistory(hub);
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
@@ -117,14 +143,35 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     lastBlocked = code;
   });
 
-  const events: StreamEventSink & { close?: () => void } = orchestrator
-    ? new MemoryOutbox({
-        port: orchestrator,
+  const outbox = orchestrator
+    ? new Outbox({
+        port: {
+          streamStarted: (ev) => orchestrator.streamStarted(ev),
+          streamEnded: (ev) => orchestrator.streamEnded(ev),
+          startedIds: async (containerId) => new Set((await orchestrator.streams({ status: 'started', containerId })).map((s) => s.id)),
+        },
         clock,
         logger: log.child({ part: 'outbox' }),
+        persistence: journal ?? undefined,
         onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
       })
-    : noStreamEvents;
+    : null;
+  const eventJournal = new EventJournal(hub, journal, outbox);
+  const events: StreamEventSink = orchestrator ? eventJournal : noStreamEvents;
+
+  let recovery: RecoveryReport | null = null;
+  if (journal) {
+    recovery = await recoverAfterRestart({
+      journal,
+      nextSeq: () => hub.nextSeq(),
+      events: eventJournal,
+      outbox,
+      stopEngineSession: (url) => engineClient.stop(url),
+      clock,
+      logger: log,
+      announce: orchestrator !== null,
+    });
+  }
 
   relay = new Relay({
     clock,
@@ -145,7 +192,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     logger: log,
     totals,
     observer: hub,
-    onSlowDrop: () => {},
+    // A held player wants fresh news: poll now, then on the faster cadence.
+    onFirstHeld: () => feed.kick(),
+    onFailover: () => metrics.failovers.inc(),
   });
   const theRelay = relay;
 
@@ -157,8 +206,20 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     monitor.check(clock.now());
     theRelay.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
+  let pruning: TimerHandle | undefined;
+  const prune = () => {
+    journal?.prune();
+    pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
+  };
+  pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
   };
   housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
+  let pruning: TimerHandle | undefined;
+  const prune = () => {
+    journal?.prune();
+    pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
+  };
+  pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
 
   metrics.attach({
     feed: () => feed.current(),
@@ -211,6 +272,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         mode: orchestrator ? 'orchestrator' : 'single-engine',
         simControlUrl: opts.simControlUrl,
       }),
+      inspectorRoutes({ relay, hub, history, feed, broker, clock, adminToken: config.adminToken, mode: orchestrator ? 'orchestrator' : 'single-engine', simControlUrl: opts.simControlUrl }),
     ],
   });
 
@@ -218,6 +280,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   return {
     app,
     hub,
+    journal,
+    recovery,
     relay,
     broker,
     feed,
@@ -233,12 +297,15 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         app.server.close();
         const clean = await theRelay.shutdown(config.shutdownGraceMs);
         if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
+        if (pruning !== undefined) clock.clearTimeout(pruning);
         app.server.closeAllConnections();
         await app.close();
         feedSub.unsubscribe();
         feed.close();
         broker.close();
-        events.close?.();
+        outbox?.close();
+        eventJournal.close();
+        journal?.close();
         await Promise.allSettled([engineClient.close(), orchestrator?.close()]);
         return clean;
       })();

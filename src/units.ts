@@ -7,13 +7,13 @@ export class UnitError extends Error {
   override name = 'UnitError';
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `500ms`, `10s`, `1m`, `1m30s`, `1.5s`, `0` → milliseconds. */
 export function parseDuration(text: string): number {
   const s = text.trim().toLowerCase();
   if (s === '0') return 0;
-  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
   let total = 0;
   let pos = 0;
   while (pos < s.length) {
@@ -63,6 +63,8 @@ export function parseBitrate(text: string): number {
 }
 
 export function formatDuration(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 86_400_000) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;

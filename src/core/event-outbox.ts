@@ -1,72 +1,87 @@
 /**
- * Delivers stream_started / stream_ended to the orchestrator, at least once, in order per
- * stream, with backoff while the orchestrator is down, slow or answering 5xx:
- *  - an end waits until its start was acknowledged;
- *  - an end is never sent for a start that was refused for good (4xx): the orchestrator
- *    would end some *other* stream for an id it does not know;
- *  - a repeated start or end of a known id is harmless (the orchestrator replaces / answers
- *    updated:true), so retrying after a lost answer is safe.
- * The durable outbox (journal issue) keeps the same interface.
+ * Delivers stream_started / stream_ended to the orchestrator: at least once, in order per
+ * stream, with backoff while the orchestrator is down, slow or answering 5xx.
+ *  - An end waits behind its stream's start (one queue per stream).
+ *  - An end goes out only when the orchestrator lists that id as started, asked just
+ *    before: after a restart of either side (ours: kill -9; theirs: every id forgotten) an end
+ *    for an id it does not know would end *another* stream. Not listed → dropped, logged.
+ *  - A start refused for good (4xx) is dropped, and so is its end.
+ * With a journal, every item was written (with the entry that caused it) before it gets
+ * here, and its outcome is written back; undelivered items are resumed after a restart.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
 import { OrchestratorHttpError } from '../adapters/orchestrator/errors.ts';
-import type { StreamEventSink } from './stream-event-sink.ts';
+import type { OutboxItem, OutboxType } from '../adapters/journal/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 
 export interface EventPort {
   streamStarted(ev: StreamStartedEvent): Promise<unknown>;
   streamEnded(ev: StreamEndedEvent): Promise<unknown>;
+  /** The ids the orchestrator lists as started on a container (a fresh read). */
+  startedIds(containerId: string): Promise<Set<string>>;
 }
 
-type Item = { type: 'stream_started'; ev: StreamStartedEvent } | { type: 'stream_ended'; ev: StreamEndedEvent };
-
-interface StreamQueue {
-  items: Item[];
-  /** The start was acknowledged (200). */
-  accepted: boolean;
-  /** The start was refused for good: its end must never go out. */
-  refused: boolean;
-  /** The end was delivered: nothing more will come for this stream. */
-  done: boolean;
-  attempts: number;
-  busy: boolean;
-  timer: TimerHandle | undefined;
+export interface OutboxPersistence {
+  settle(streamId: string, type: OutboxType, state: 'delivered' | 'dropped', error?: string | null): void;
+  noteAttempt(streamId: string, type: OutboxType, error: string): void;
 }
+
+export type DeliveryResult = 'ok' | 'retry' | 'dropped' | 'unlisted';
 
 export interface OutboxOptions {
   port: EventPort;
   clock: Clock;
   logger?: Logger;
-  onResult?: (type: Item['type'], result: 'ok' | 'retry' | 'dropped') => void;
+  persistence?: OutboxPersistence;
+  onResult?: (type: OutboxType, result: DeliveryResult) => void;
   maxBackoffMs?: number;
 }
 
-export class MemoryOutbox implements StreamEventSink {
+interface StreamQueue {
+  items: OutboxItem[];
+  attempts: number;
+  busy: boolean;
+  timer: TimerHandle | undefined;
+  /** The start was refused for good: the end must never follow. */
+  refused: boolean;
+}
+
+export class Outbox {
   private readonly streams = new Map<string, StreamQueue>();
   private readonly idle = new Set<() => void>();
+  private readonly listing = new Map<string, Promise<Set<string>>>();
   private readonly log: Logger;
+  private closed = false;
 
   constructor(private readonly opts: OutboxOptions) {
     this.log = opts.logger ?? silentLogger;
   }
 
-  started(ev: StreamStartedEvent): void {
-    this.enqueue(ev.streamId, { type: 'stream_started', ev });
-  }
-
-  ended(ev: StreamEndedEvent): void {
-    this.enqueue(ev.streamId, { type: 'stream_ended', ev });
-  }
-
-  /** Items not yet delivered. */
+  /** Items not yet delivered or dropped. */
   get pending(): number {
     let n = 0;
     for (const q of this.streams.values()) n += q.items.length;
     return n;
   }
 
+  enqueue(item: OutboxItem): void {
+    if (this.closed) return;
+    let q = this.streams.get(item.streamId);
+    if (!q) {
+      q = { items: [], attempts: 0, busy: false, timer: undefined, refused: false };
+      this.streams.set(item.streamId, q);
+    }
+    if (item.type === 'stream_ended' && q.refused) {
+      this.finishItem(item, 'dropped', 'its stream_started was refused');
+      return;
+    }
+    q.items.push(item);
+    if (!q.busy && q.timer === undefined) void this.deliver(item.streamId);
+  }
+
+  /** Resolves true when everything queued was delivered or dropped within `ms`. */
   flush(ms: number): Promise<boolean> {
     if (this.pending === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -77,10 +92,10 @@ export class MemoryOutbox implements StreamEventSink {
       };
       const timer = this.opts.clock.setTimeout(() => {
         this.idle.delete(done);
-        // Hurry what waits in backoff: this is the last chance before exit.
         resolve(this.pending === 0);
       }, ms);
       this.idle.add(done);
+      // Last chance before exit: what waits in backoff tries now.
       for (const [id, q] of this.streams) {
         if (!q.busy && q.items.length > 0) {
           if (q.timer !== undefined) this.opts.clock.clearTimeout(q.timer);
@@ -92,56 +107,48 @@ export class MemoryOutbox implements StreamEventSink {
   }
 
   close(): void {
+    this.closed = true;
     for (const q of this.streams.values()) if (q.timer !== undefined) this.opts.clock.clearTimeout(q.timer);
     this.streams.clear();
   }
 
-  private enqueue(streamId: string, item: Item): void {
-    let q = this.streams.get(streamId);
-    if (!q) {
-      q = { items: [], accepted: false, refused: false, done: false, attempts: 0, busy: false, timer: undefined };
-      this.streams.set(streamId, q);
-    }
-    if (item.type === 'stream_ended' && q.refused) {
-      this.opts.onResult?.('stream_ended', 'dropped');
-      this.log.warn({ stream: streamId }, 'stream_ended not sent: its stream_started was refused');
-      this.settle(streamId, q);
-      return;
-    }
-    q.items.push(item);
-    if (!q.busy && q.timer === undefined) void this.deliver(streamId);
-  }
-
   private async deliver(streamId: string): Promise<void> {
     const q = this.streams.get(streamId);
-    if (!q || q.busy) return;
+    if (!q || q.busy || this.closed) return;
     const item = q.items[0];
     if (!item) return this.settle(streamId, q);
     q.busy = true;
     try {
-      if (item.type === 'stream_started') await this.opts.port.streamStarted(item.ev);
-      else await this.opts.port.streamEnded(item.ev);
+      if (item.type === 'stream_started') {
+        await this.opts.port.streamStarted(item.payload as StreamStartedEvent);
+        this.finishItem(item, 'delivered');
+      } else if (await this.listed(item.containerId, streamId)) {
+        await this.opts.port.streamEnded(item.payload as StreamEndedEvent);
+        this.finishItem(item, 'delivered');
+      } else {
+        this.finishItem(item, 'unlisted', 'the orchestrator does not list this stream as started');
+      }
       q.items.shift();
       q.attempts = 0;
-      if (item.type === 'stream_started') q.accepted = true;
-      else q.done = true;
-      this.opts.onResult?.(item.type, 'ok');
     } catch (err) {
+      if (this.closed) return;
       if (err instanceof OrchestratorHttpError && err.status !== null && err.status >= 400 && err.status < 500) {
-        // Refused for good: retrying cannot help.
         q.items.shift();
+        this.finishItem(item, 'dropped', (err as Error).message);
         if (item.type === 'stream_started') {
           q.refused = true;
-          // Its end must never follow.
+          for (const end of q.items.filter((i) => i.type === 'stream_ended')) this.finishItem(end, 'dropped', 'its stream_started was refused');
           q.items = q.items.filter((i) => i.type !== 'stream_ended');
         }
-        this.opts.onResult?.(item.type, 'dropped');
-        this.log.error({ stream: streamId, type: item.type, err: (err as Error).message }, 'orchestrator refused a stream event');
       } else {
         q.attempts++;
+        const message = (err as Error).message;
+        this.opts.persistence?.noteAttempt(streamId, item.type, message);
         this.opts.onResult?.(item.type, 'retry');
-        const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(q.attempts, 10));
-        this.log.warn({ stream: streamId, type: item.type, attempt: q.attempts, retryInMs: delay, err: (err as Error).message }, 'stream event not delivered yet');
+        const delay = Math.min(this.opts.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(q.attempts - 1, 10));
+        if (q.attempts === 1 || q.attempts % 10 === 0) {
+          this.log.warn({ stream: streamId, type: item.type, attempt: q.attempts, retryInMs: delay, err: message }, 'stream event not delivered yet');
+        }
         q.busy = false;
         q.timer = this.opts.clock.setTimeout(() => {
           q.timer = undefined;
@@ -155,8 +162,24 @@ export class MemoryOutbox implements StreamEventSink {
     else this.settle(streamId, q);
   }
 
+  /** A fresh read of the orchestrator's started ids on a container (one call shared by concurrent ends). */
+  private listed(containerId: string, streamId: string): Promise<boolean> {
+    let read = this.listing.get(containerId);
+    if (!read) {
+      read = this.opts.port.startedIds(containerId).finally(() => this.listing.delete(containerId));
+      this.listing.set(containerId, read);
+    }
+    return read.then((ids) => ids.has(streamId));
+  }
+
+  private finishItem(item: OutboxItem, result: 'delivered' | 'dropped' | 'unlisted', why?: string): void {
+    this.opts.persistence?.settle(item.streamId, item.type, result === 'delivered' ? 'delivered' : 'dropped', why ?? null);
+    this.opts.onResult?.(item.type, result === 'delivered' ? 'ok' : result);
+    if (result !== 'delivered') this.log.warn({ stream: item.streamId, type: item.type, why }, 'stream event not sent');
+  }
+
   private settle(streamId: string, q: StreamQueue): void {
-    if (q.items.length === 0 && (q.done || q.refused)) this.streams.delete(streamId);
+    if (q.items.length === 0 && !q.busy) this.streams.delete(streamId);
     if (this.pending === 0) for (const done of [...this.idle]) done();
   }
 }

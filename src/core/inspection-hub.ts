@@ -54,7 +54,18 @@ export class InspectionHub {
   /** Finished actors' histories, newest last, for the inspector when no journal keeps them. */
   private readonly finished: Array<{ actor: string; machine: MachineKind; session: string; entries: JournalEntry[] }> = [];
 
-  constructor(private readonly clock: Clock) {}
+  /** `startSeq`: the journal's highest entry number, so numbers never repeat across runs. */
+  constructor(
+    private readonly clock: Clock,
+    startSeq = 0,
+  ) {
+    this.seq = startSeq;
+  }
+
+  /** A number for an entry written outside an actor (crash recovery). */
+  nextSeq(): number {
+    return ++this.seq;
+  }
 
   subscribe(listener: HubListener): () => void {
     this.listeners.add(listener);

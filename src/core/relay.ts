@@ -313,20 +313,23 @@ export class Relay {
           const es = context.engineSession;
           log.info({ engine: e?.containerId, infohash: context.infohash, stream: context.streamId }, 'engine session started');
           if (!e?.managed || !es || !context.streamId) return;
-          events.started({
+          events.started(
+            {
             containerId: e.containerId,
             engine: { host: e.host, port: e.port },
             stream: { keyType: context.source.kind === 'id' ? 'content_id' : 'infohash', key: context.source.value },
             session: { playbackSessionId: es.playbackSessionId, statUrl: es.statUrl, commandUrl: es.commandUrl, isLive: es.isLive },
             streamId: context.streamId,
-          });
+            },
+            context.sessionId,
+          );
         },
         announceEnded: ({ context }, params) => {
           if (params.reason === 'failover') this.opts.onFailover?.();
           if (!context.streamId) return;
           log.info({ stream: context.streamId, reason: params.reason }, 'engine session ended');
           if (!context.engine?.managed) return;
-          events.ended({ containerId: context.engine.containerId, streamId: context.streamId, reason: params.reason });
+          events.ended({ containerId: context.engine.containerId, streamId: context.streamId, reason: params.reason }, context.sessionId);
         },
         rememberContentFailure: ({ context }) => {
           const message = context.failure?.message ?? 'the engine could not load this content';

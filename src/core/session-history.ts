@@ -33,3 +33,20 @@ export function memoryHistory(hub: InspectionHub): SessionHistory {
     entries: (id) => hub.entriesOfSession(id),
   };
 }
+
+/** History from the journal: every session it still holds. */
+export function journalHistory(journal: import('../adapters/journal/journal.ts').Journal): SessionHistory {
+  return {
+    list(limit) {
+      return journal.latestSessions(limit).map(({ last, firstT }) => ({
+        id: last.actor,
+        key: (last.facts.key as string) ?? null,
+        state: last.state,
+        started_at: firstT,
+        ended_at: last.status === 'active' ? null : last.t,
+        facts: last.facts,
+      }));
+    },
+    entries: (id) => journal.entriesOfSession(id),
+  };
+}

@@ -4,7 +4,7 @@ import { startSimulator, simInfohashForId, type Simulator } from '../../src/sim/
 import { loadConfig } from '../../src/config.ts';
 import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
 import { silentLogger } from '../../src/log.ts';
-import { CONTENT, SCALED_ENV, bytes, eventually, ffmpegRead, play } from '../support/stack.ts';
+import { CONTENT, SCALED_ENV, bytes, eventually, ffmpegRead, play, tempDataDir } from '../support/stack.ts';
 
 let sim: Simulator;
 let relay: Acerelay;
@@ -13,7 +13,7 @@ let url: string;
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, minReplicas: 1, startDelayMs: 100 });
   const engine = sim.state().engines[0]!;
-  const { config } = loadConfig([], { ...SCALED_ENV, ACERELAY_ENGINE_URL: `http://127.0.0.1:${engine.port}` });
+  const { config } = loadConfig([], { ...SCALED_ENV, ACERELAY_DATA_DIR: tempDataDir(), ACERELAY_ENGINE_URL: `http://127.0.0.1:${engine.port}` });
   relay = await createAcerelay(config, { logger: silentLogger });
   url = await relay.listen();
 });

@@ -1,6 +1,9 @@
 /** acerelay as a real child process (`node bin/acerelay.js …`), as users and CI run it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const BIN = fileURLToPath(new URL('../../bin/acerelay.js', import.meta.url));
 
@@ -15,7 +18,7 @@ export interface Child {
 
 export function runAcerelay(args: string[], env: Record<string, string | undefined> = {}): Child {
   const proc = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ACERELAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'acerelay-data-')), ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

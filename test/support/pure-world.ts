@@ -7,7 +7,7 @@ import { BehaviorSubject } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import { ManualClock } from '../../src/clock.ts';
 import { EngineBroker } from '../../src/core/engine-broker.ts';
-import { Relay, type EnginePort, type UpstreamPort } from '../../src/core/relay.ts';
+import { Relay, type ActorObserver, type EnginePort, type UpstreamPort } from '../../src/core/relay.ts';
 import { countingIds } from '../../src/core/ids.ts';
 import type { FeedState } from '../../src/adapters/status-feed.ts';
 import type { EngineInfo, OrchestratorStatus, ProvisionResult, StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
@@ -72,7 +72,19 @@ export class PureWorld {
   syncDelayMs = 100;
   private nextEngine = 1;
 
-  constructor(opts: { status?: OrchestratorStatus; engines?: EngineInfo[]; holdMaxMs?: number; queueMax?: number; maxPerEngine?: number; lingerMs?: number; provisionConcurrency?: number } = {}) {
+  constructor(
+    opts: {
+      status?: OrchestratorStatus;
+      engines?: EngineInfo[];
+      holdMaxMs?: number;
+      queueMax?: number;
+      maxPerEngine?: number;
+      lingerMs?: number;
+      provisionConcurrency?: number;
+      /** Also sees every actor (e.g. an InspectionHub feeding a journal). */
+      observer?: ActorObserver;
+    } = {},
+  ) {
     this.feed$ = new BehaviorSubject<FeedState>(this.fresh(opts.status ?? healthyStatus(), opts.engines ?? [engineInfo('e1', 6001)]));
     this.broker = new EngineBroker(
       {
@@ -136,7 +148,13 @@ export class PureWorld {
         flush: async () => true,
       },
       ids: countingIds(),
-      observer: { created: () => {}, inspect: (ev) => this.record(ev) },
+      observer: {
+        created: (actor, machine, session, input) => opts.observer?.created(actor, machine, session, input),
+        inspect: (ev) => {
+          this.record(ev);
+          opts.observer?.inspect(ev);
+        },
+      },
     });
   }
 

@@ -5,6 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
@@ -32,9 +35,14 @@ export const SCALED_ENV: Record<string, string> = {
   ACERELAY_LOG_LEVEL: 'silent',
 };
 
+/** A fresh data directory (journal) per stack: stacks must never recover each other's sessions. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'acerelay-data-'));
+}
+
 export async function startStack(opts: { sim?: SimOptions; env?: Record<string, string>; orchestrator?: boolean } = {}): Promise<Stack> {
   const sim = await startSimulator({ port: 0, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100, ...opts.sim });
-  const env: Record<string, string> = { ...SCALED_ENV, ...opts.env };
+  const env: Record<string, string> = { ACERELAY_DATA_DIR: tempDataDir(), ...SCALED_ENV, ...opts.env };
   if (opts.orchestrator !== false) env.ACERELAY_ORCH_URL ??= sim.url;
   if (opts.sim?.apiKey) env.ACERELAY_ORCH_APIKEY ??= opts.sim.apiKey;
   const { config } = loadConfig([], env);

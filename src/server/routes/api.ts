@@ -11,6 +11,7 @@ import type { EngineBroker } from '../../core/engine-broker.ts';
 import type { Clock } from '../../clock.ts';
 import { AcerelayError } from '../../errors.ts';
 import { describeSession } from '../describe.ts';
+import { liveSessionView } from '../inspector-view.ts';
 import { requireToken } from '../auth.ts';
 
 export interface ApiDeps {
@@ -71,7 +72,8 @@ export function apiRoutes(deps: ApiDeps) {
     app.get('/api/sessions', { preHandler: guard }, async (req) => {
       const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
       return {
-        live: relay.listSessions().map((s) => describeSession(relay, s)),
+        // describeSession plus the StateValues and ages the inspector draws from.
+        live: relay.listSessions().map((s) => liveSessionView(relay, hub, s)),
         finished: history.list(limit),
       };
     });

@@ -1,0 +1,408 @@
+/**
+ * The journal: an append-only SQLite log (WAL) of every machine's creation and events, and
+ * the outbox of orchestrator events, written in the same transaction as the entry that
+ * caused them. Not on the byte path: entries come from state changes only.
+ *
+ * Failure never stops streams: a write that fails (disk full, I/O error) is logged, counted,
+ * kept in memory and retried with the next write. A database that fails its integrity check
+ * at open is moved aside and a fresh one is started (reported); SQLite itself discards a
+ * torn WAL tail, so a truncated journal loses only its last writes.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, renameSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../clock.ts';
+import type { Logger } from '../../log.ts';
+import type { JournalEntry } from '../../core/inspection-hub.ts';
+import { SCHEMA_VERSION, createSchema } from './schema.ts';
+
+export type OutboxType = 'stream_started' | 'stream_ended';
+export type OutboxState = 'pending' | 'delivered' | 'dropped';
+
+export interface OutboxItem {
+  streamId: string;
+  type: OutboxType;
+  containerId: string;
+  payload: unknown;
+}
+
+export interface OutboxRow extends OutboxItem {
+  id: number;
+  state: OutboxState;
+  attempts: number;
+  createdAt: number;
+}
+
+export interface JournalOptions {
+  dir: string;
+  clock: Clock;
+  logger: Logger;
+  /** ':memory:' for tests; otherwise `journal.db` in `dir`. */
+  filename?: string;
+  retentionMs?: number;
+  maxBytes?: number;
+  onWriteError?: (err: Error) => void;
+}
+
+interface Pending {
+  entry: JournalEntry;
+  outbox: OutboxItem[];
+  /** Runs after the write was attempted (the outbox sends only what was written). */
+  then?: (() => void) | undefined;
+}
+
+const BACKLOG_MAX = 50_000;
+
+export class Journal {
+  /** This process's run: entries of other boots that never ended were live at a crash. */
+  readonly boot = randomUUID();
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<Journal['prepare']>;
+  private backlog: Pending[] = [];
+  /** Outbox outcomes known in memory, applied to rows written late (after a failed write). */
+  private readonly outcomes = new Map<string, OutboxState>();
+  private closed = false;
+  private scheduled = false;
+  /** Writes that failed since open (also exported as a metric). */
+  writeErrors = 0;
+
+  private constructor(
+    private readonly opts: JournalOptions,
+    db: Database.Database,
+    path: string,
+  ) {
+    this.db = db;
+    this.path = path;
+    this.stmt = this.prepare();
+  }
+
+  /** Opens (or creates) the journal. A corrupt database is moved aside and reported in `warnings`. */
+  static open(opts: JournalOptions): { journal: Journal; warnings: string[] } {
+    const warnings: string[] = [];
+    const memory = opts.filename === ':memory:';
+    const path = memory ? ':memory:' : join(opts.dir, opts.filename ?? 'journal.db');
+    if (!memory) mkdirSync(opts.dir, { recursive: true });
+    let db = openDb(path);
+    const problem = memory ? null : integrityProblem(db);
+    if (problem) {
+      db.close();
+      const aside = `${path}.corrupt-${opts.clock.now()}`;
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+      warnings.push(`journal ${path} failed its integrity check (${problem}); moved to ${aside} and started a new one`);
+      db = openDb(path);
+    }
+    createSchema(db);
+    const journal = new Journal(opts, db, path);
+    journal.prune();
+    return { journal, warnings };
+  }
+
+  private prepare() {
+    return {
+      entry: this.db.prepare(
+        `INSERT INTO entries (seq, t, boot, actor, machine, session, type, event, input, state, value, status, facts)
+         VALUES (@seq, @t, @boot, @actor, @machine, @session, @type, @event, @input, @state, @value, @status, @facts)`,
+      ),
+      outbox: this.db.prepare(
+        `INSERT INTO outbox (stream_id, type, container_id, payload, entry_seq, created_at, state)
+         VALUES (@streamId, @type, @containerId, @payload, @seq, @t, @state)`,
+      ),
+      setOutbox: this.db.prepare(`UPDATE outbox SET state = @state, delivered_at = @at, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
+      attempt: this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
+    };
+  }
+
+  /**
+   * Appends one entry and the outbox items it caused, atomically. Entries of one tick are
+   * written in one transaction (a burst of 100 players costs one commit, not 300). Never
+   * throws: a failure is counted and the write is retried with the next batch. `then` runs
+   * once the write was attempted.
+   */
+  append(entry: JournalEntry, outbox: OutboxItem[] = [], then?: () => void): void {
+    if (this.closed) {
+      then?.();
+      return;
+    }
+    this.backlog.push({ entry, outbox, then });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Tries to write everything waiting; returns whether the backlog is empty. */
+  flush(): boolean {
+    if (this.backlog.length === 0) return true;
+    const batch = this.backlog;
+    const callbacks = batch.map((p) => p.then).filter((f): f is () => void => f !== undefined);
+    for (const p of batch) p.then = undefined;
+    try {
+      return this.write(batch);
+    } finally {
+      for (const f of callbacks) f();
+    }
+  }
+
+  private write(batch: Pending[]): boolean {
+    try {
+      this.db.transaction(() => {
+        for (const { entry, outbox } of batch) {
+          const info = this.stmt.entry.run({
+            // The hub's number: history read back and live SSE entries share one sequence.
+            seq: entry.seq > 0 ? entry.seq : null,
+            t: entry.t,
+            boot: this.boot,
+            actor: entry.actor,
+            machine: entry.machine,
+            session: entry.session,
+            type: entry.type,
+            event: entry.event === null ? null : JSON.stringify(entry.event),
+            input: entry.input === undefined ? null : JSON.stringify(entry.input),
+            state: entry.state,
+            value: JSON.stringify(entry.value),
+            status: entry.status,
+            facts: JSON.stringify(entry.facts),
+          });
+          for (const item of outbox) {
+            this.stmt.outbox.run({
+              streamId: item.streamId,
+              type: item.type,
+              containerId: item.containerId,
+              payload: JSON.stringify(item.payload),
+              seq: info.lastInsertRowid,
+              t: entry.t,
+              state: this.outcomes.get(`${item.streamId}|${item.type}`) ?? 'pending',
+            });
+          }
+        }
+      })();
+      this.backlog = [];
+      return true;
+    } catch (err) {
+      this.writeErrors++;
+      this.opts.onWriteError?.(err as Error);
+      if (this.writeErrors === 1 || this.writeErrors % 100 === 0) {
+        this.opts.logger.error({ err: (err as Error).message, waiting: this.backlog.length }, 'journal write failed; streams go on, the write will be retried');
+      }
+      if (this.backlog.length > BACKLOG_MAX) {
+        // Memory matters more than history: keep the newest and say so.
+        const lost = this.backlog.length - BACKLOG_MAX;
+        this.backlog = this.backlog.slice(lost);
+        this.opts.logger.error({ lost }, 'journal backlog full: oldest unwritten entries dropped');
+      }
+      return false;
+    }
+  }
+
+  /** Marks an outbox item delivered or dropped (also remembered for rows written late). */
+  settle(streamId: string, type: OutboxType, state: Exclude<OutboxState, 'pending'>, error: string | null = null): void {
+    this.outcomes.set(`${streamId}|${type}`, state);
+    this.flush();
+    this.safely(() => this.stmt.setOutbox.run({ streamId, type, state, at: this.opts.clock.now(), error }));
+  }
+
+  noteAttempt(streamId: string, type: OutboxType, error: string): void {
+    this.safely(() => this.stmt.attempt.run({ streamId, type, error: error.slice(0, 500) }));
+  }
+
+  /** Pending outbox rows, oldest first (delivery resumes from these after a restart). */
+  pendingOutbox(): OutboxRow[] {
+    this.flush();
+    const rows = this.db
+      .prepare(`SELECT id, stream_id, type, container_id, payload, state, attempts, created_at FROM outbox WHERE state = 'pending' ORDER BY id`)
+      .all() as Array<Record<string, unknown>>;
+    const out: OutboxRow[] = [];
+    for (const r of rows) {
+      const payload = parseJson(r.payload);
+      if (payload === undefined) continue;
+      out.push({
+        id: Number(r.id),
+        streamId: String(r.stream_id),
+        type: r.type as OutboxType,
+        containerId: String(r.container_id),
+        payload,
+        state: 'pending',
+        attempts: Number(r.attempts),
+        createdAt: Number(r.created_at),
+      });
+    }
+    return out;
+  }
+
+  /** Actors whose last entry (from an earlier boot) left them active: live at a crash. */
+  unfinishedActors(): Array<{ actor: string; machine: 'session' | 'player'; session: string }> {
+    this.flush();
+    return this.db
+      .prepare(
+        `SELECT e.actor AS actor, e.machine AS machine, e.session AS session FROM entries e
+         JOIN (SELECT actor, MAX(seq) AS seq FROM entries GROUP BY actor) last ON last.actor = e.actor AND last.seq = e.seq
+         WHERE e.status = 'active' AND e.boot != ?`,
+      )
+      .all(this.boot) as Array<{ actor: string; machine: 'session' | 'player'; session: string }>;
+  }
+
+  entriesOfActor(actor: string): JournalEntry[] {
+    this.flush();
+    return this.rows(`SELECT * FROM entries WHERE actor = ? ORDER BY seq`, actor);
+  }
+
+  entriesOfSession(session: string): JournalEntry[] {
+    this.flush();
+    return this.rows(`SELECT * FROM entries WHERE session = ? ORDER BY seq`, session);
+  }
+
+  /** The latest entry of each session actor, newest first. */
+  latestSessions(limit: number): Array<{ last: JournalEntry; firstT: number }> {
+    this.flush();
+    const rows = this.db
+      .prepare(
+        `SELECT e.*, first.t0 AS first_t FROM entries e
+         JOIN (SELECT actor, MAX(seq) AS seq, MIN(t) AS t0 FROM entries WHERE machine = 'session' GROUP BY actor) first
+           ON first.actor = e.actor AND first.seq = e.seq
+         ORDER BY e.seq DESC LIMIT ?`,
+      )
+      .all(limit) as Array<Record<string, unknown>>;
+    const out: Array<{ last: JournalEntry; firstT: number }> = [];
+    for (const r of rows) {
+      const entry = toEntry(r);
+      if (entry) out.push({ last: entry, firstT: Number(r.first_t) });
+    }
+    return out;
+  }
+
+  /** Drops entries past the retention age, then the oldest until the file fits the size bound. */
+  prune(): { deleted: number } {
+    this.flush();
+    const retention = this.opts.retentionMs ?? 7 * 86_400_000;
+    const cutoff = this.opts.clock.now() - retention;
+    let deleted = 0;
+    this.safely(() => {
+      // Never the history of an actor that is still unfinished: a crash recovery needs it.
+      deleted += this.db
+        .prepare(
+          `DELETE FROM entries WHERE t < ? AND actor NOT IN (
+             SELECT e.actor FROM entries e JOIN (SELECT actor, MAX(seq) AS seq FROM entries GROUP BY actor) last
+             ON last.actor = e.actor AND last.seq = e.seq WHERE e.status = 'active')`,
+        )
+        .run(cutoff).changes;
+      this.db.prepare(`DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`).run(cutoff);
+      const max = this.opts.maxBytes;
+      if (max && this.path !== ':memory:') {
+        for (let round = 0; round < 20 && this.sizeBytes() > max; round++) {
+          const count = (this.db.prepare(`SELECT COUNT(*) AS n FROM entries`).get() as { n: number }).n;
+          if (count === 0) break;
+          const cut = Math.max(1, Math.floor(count / 10));
+          deleted += this.db.prepare(`DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)`).run(cut).changes;
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+          this.db.pragma('incremental_vacuum');
+        }
+      }
+    });
+    return { deleted };
+  }
+
+  /** The highest entry number written: the hub continues from here. */
+  maxSeq(): number {
+    this.flush();
+    const row = this.db.prepare(`SELECT MAX(seq) AS seq FROM entries`).get() as { seq: number | null };
+    return row.seq ?? 0;
+  }
+
+  sizeBytes(): number {
+    if (this.path === ':memory:') return 0;
+    this.flush();
+    let n = 0;
+    for (const suffix of ['', '-wal']) if (existsSync(this.path + suffix)) n += statSync(this.path + suffix).size;
+    return n;
+  }
+
+  /** For tests of failure handling: the database handle. */
+  get handle(): Database.Database {
+    return this.db;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private rows(sql: string, ...params: unknown[]): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (const r of this.db.prepare(sql).all(...params) as Array<Record<string, unknown>>) {
+      const entry = toEntry(r);
+      // A row that does not parse (a corrupted record) is skipped, not fatal.
+      if (entry) out.push(entry);
+    }
+    return out;
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.writeErrors++;
+      this.opts.onWriteError?.(err as Error);
+      this.opts.logger.error({ err: (err as Error).message }, 'journal update failed');
+    }
+  }
+}
+
+function openDb(path: string): Database.Database {
+  const db = new Database(path);
+  // Before the first table exists, or it cannot be changed without a VACUUM.
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 2000');
+  return db;
+}
+
+function integrityProblem(db: Database.Database): string | null {
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) return `schema ${version} is newer than this acerelay (${SCHEMA_VERSION})`;
+    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+    const bad = rows.map((r) => r.quick_check).filter((v) => v !== 'ok');
+    return bad.length > 0 ? bad.slice(0, 3).join('; ') : null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function parseJson(v: unknown): unknown {
+  if (typeof v !== 'string') return v === null ? null : undefined;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function toEntry(r: Record<string, unknown>): JournalEntry | null {
+  const value = parseJson(r.value);
+  const facts = parseJson(r.facts);
+  const event = r.event === null ? null : parseJson(r.event);
+  if (value === undefined || facts === undefined || event === undefined) return null;
+  const entry: JournalEntry = {
+    seq: Number(r.seq),
+    t: Number(r.t),
+    actor: String(r.actor),
+    machine: r.machine as JournalEntry['machine'],
+    session: String(r.session),
+    type: r.type as JournalEntry['type'],
+    event: event as JournalEntry['event'],
+    state: String(r.state),
+    value: value as JournalEntry['value'],
+    status: r.status as JournalEntry['status'],
+    facts: facts as Record<string, unknown>,
+  };
+  if (r.input !== null && r.input !== undefined) entry.input = parseJson(r.input);
+  return entry;
+}

@@ -1,0 +1,105 @@
+/**
+ * After a restart (a crash, a kill -9): sessions the journal shows alive in an earlier run
+ * are rebuilt by replay; their engine sessions get `method=stop`, their stream ids get
+ * `stream_ended` (`proxy_restart`) through the outbox — which sends an end only when the
+ * orchestrator still lists the id as started. Starts that never went out are not sent now.
+ */
+import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
+import type { EventJournal } from './event-journal.ts';
+import type { Outbox } from './event-outbox.ts';
+import type { JournalEntry } from './inspection-hub.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { replaySession } from './replay.ts';
+
+export interface RecoveryDeps {
+  journal: Journal;
+  /** Numbers recovery entries in the hub's sequence. */
+  nextSeq: () => number;
+  events: EventJournal;
+  outbox: Outbox | null;
+  stopEngineSession: (commandUrl: string) => Promise<unknown>;
+  clock: Clock;
+  logger: Logger;
+  /** Whether stream events go to an orchestrator at all. */
+  announce: boolean;
+}
+
+export interface RecoveryReport {
+  sessions: number;
+  players: number;
+  stopped: number;
+  stopFailed: number;
+  ends: number;
+  droppedStarts: number;
+  resumed: number;
+}
+
+export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport> {
+  const { journal, clock, logger } = deps;
+  const report: RecoveryReport = { sessions: 0, players: 0, stopped: 0, stopFailed: 0, ends: 0, droppedStarts: 0, resumed: 0 };
+
+  // Undelivered events of earlier runs: ends resume (each one confirmed before it goes out);
+  // a start that never went out is for a stream that no longer exists.
+  for (const row of journal.pendingOutbox()) {
+    if (row.type === 'stream_started') {
+      journal.settle(row.streamId, row.type, 'dropped', 'proxy_restart: its session did not survive');
+      report.droppedStarts++;
+    } else if (deps.outbox && deps.announce) {
+      deps.outbox.enqueue(row);
+      report.resumed++;
+    }
+  }
+
+  const stops: Promise<void>[] = [];
+  for (const { actor, machine, session } of journal.unfinishedActors()) {
+    const entries = journal.entriesOfActor(actor);
+    const last = entries.at(-1);
+    const base: Omit<JournalEntry, 'state' | 'value' | 'status'> = {
+      seq: deps.nextSeq(),
+      t: clock.now(),
+      actor,
+      machine,
+      session,
+      type: 'event',
+      event: { type: 'PROXY_RESTART' },
+      facts: { ...(last?.facts ?? {}), recovered: true },
+    };
+    if (machine === 'player') {
+      report.players++;
+      deps.events.appendRecovered({ ...base, state: 'ended', value: 'ended', status: 'stopped' }, []);
+      continue;
+    }
+    report.sessions++;
+    const snap = replaySession(entries);
+    const ctx = snap?.context;
+    const items: OutboxItem[] = [];
+    if (deps.announce && ctx?.streamId && ctx.engine?.managed) {
+      items.push({
+        streamId: ctx.streamId,
+        type: 'stream_ended',
+        containerId: ctx.engine.containerId,
+        payload: { containerId: ctx.engine.containerId, streamId: ctx.streamId, reason: 'proxy_restart' },
+      });
+      report.ends++;
+    }
+    deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
+    const commandUrl = ctx?.engineSession?.commandUrl;
+    if (commandUrl) {
+      stops.push(
+        deps.stopEngineSession(commandUrl).then(
+          () => {
+            report.stopped++;
+          },
+          (err: Error) => {
+            report.stopFailed++;
+            logger.warn({ session: actor, err: err.message }, 'could not stop an engine session left by the previous run');
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(stops);
+  if (report.sessions + report.players + report.resumed + report.droppedStarts > 0) logger.info(report, 'recovered from the previous run');
+  return report;
+}

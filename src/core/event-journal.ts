@@ -1,0 +1,73 @@
+/**
+ * Ties the hub, the journal and the outbox together: every hub entry is appended to the
+ * journal together with the stream events its transition caused (one transaction), and
+ * only then are those events handed to the outbox for delivery. Without a journal (it could
+ * not be opened) events are delivered all the same.
+ */
+import type { InspectionHub, JournalEntry } from './inspection-hub.ts';
+import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
+import type { Outbox } from './event-outbox.ts';
+import type { StreamEventSink } from './stream-event-sink.ts';
+import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
+
+export class EventJournal implements StreamEventSink {
+  private readonly waiting = new Map<string, OutboxItem[]>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    hub: InspectionHub,
+    private readonly journal: Journal | null,
+    private readonly outbox: Outbox | null,
+  ) {
+    this.unsubscribe = hub.subscribe((entry) => this.record(entry));
+  }
+
+  started(ev: StreamStartedEvent, session: string): void {
+    this.hold(session, { streamId: ev.streamId, type: 'stream_started', containerId: ev.containerId, payload: ev });
+  }
+
+  ended(ev: StreamEndedEvent, session: string): void {
+    this.hold(session, { streamId: ev.streamId, type: 'stream_ended', containerId: ev.containerId, payload: ev });
+  }
+
+  flush(ms: number): Promise<boolean> {
+    return this.outbox ? this.outbox.flush(ms) : Promise.resolve(true);
+  }
+
+  /** An entry written outside a live actor (crash recovery) with the events it causes. */
+  appendRecovered(entry: JournalEntry, items: OutboxItem[]): void {
+    this.write(entry, items);
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private hold(session: string, item: OutboxItem): void {
+    const list = this.waiting.get(session);
+    if (list) list.push(item);
+    else this.waiting.set(session, [item]);
+    // The actor's snapshot (and so its entry) follows in the same tick; this is a safety net.
+    queueMicrotask(() => {
+      const left = this.waiting.get(session);
+      if (!left) return;
+      this.waiting.delete(session);
+      for (const i of left) this.outbox?.enqueue(i);
+    });
+  }
+
+  private record(entry: JournalEntry): void {
+    const items = this.waiting.get(entry.actor) ?? [];
+    this.waiting.delete(entry.actor);
+    this.write(entry, items);
+  }
+
+  /** Written first, sent after: an event is never delivered before the journal has it. */
+  private write(entry: JournalEntry, items: OutboxItem[]): void {
+    const send = () => {
+      for (const item of items) this.outbox?.enqueue(item);
+    };
+    if (this.journal) this.journal.append(entry, items, items.length > 0 ? send : undefined);
+    else send();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * kill -9 and restarts, with acerelay as a real child process and the simulator as the
+ * orchestrator: nothing is left "started", no engine session is left running, and no end
+ * ever hits a stream that is not ours.
+ */
+import { afterEach, expect, test } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAcerelay, type Child } from '../support/child.ts';
+import { startSimulator, type Simulator } from '../../src/sim/index.ts';
+import { CONTENT, eventually, play, sleep } from '../support/stack.ts';
+
+const children: Child[] = [];
+let sim: Simulator | null = null;
+afterEach(async () => {
+  for (const c of children.splice(0)) c.proc.kill('SIGKILL');
+  await sim?.close();
+  sim = null;
+});
+
+function start(dataDir: string, extra: Record<string, string> = {}): Child {
+  const child = runAcerelay(['serve', '--listen', '127.0.0.1:0'], {
+    ACERELAY_ORCH_URL: sim!.url,
+    ACERELAY_DATA_DIR: dataDir,
+    ACERELAY_LOG_LEVEL: 'info',
+    ACERELAY_STATUS_INTERVAL: '2s',
+    ACERELAY_STATUS_INTERVAL_DEGRADED: '1s',
+    ...extra,
+  });
+  children.push(child);
+  return child;
+}
+
+async function baseUrl(child: Child): Promise<string> {
+  return JSON.parse(await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/)).url as string;
+}
+
+const accepted = (s: Simulator) => s.state().events.filter((e) => e.type === 'stream_started' && e.http_status === 200).map((e) => e.stream_id);
+
+test('kill -9 with 3 live channels, restart: every accepted stream id is ended and every engine session stopped', async () => {
+  sim = await startSimulator({ port: 0, minReplicas: 3, maxReplicas: 5, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
+  const data = mkdtempSync(join(tmpdir(), 'acerelay-crash-'));
+  const first = start(data);
+  const url = await baseUrl(first);
+  const players = [0, 1, 2].map((i) => play(`${url}/ace/getstream?id=${CONTENT[i]}`, { maxMs: 60_000 }));
+  await eventually(() => accepted(sim!).length === 3, 20_000);
+  await sleep(500);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await Promise.all(players);
+  const ids = new Set(accepted(sim));
+  expect(ids.size).toBe(3);
+  // Killed: still "started" at the orchestrator, engine sessions still running.
+  const startedNow = () => sim!.state().streams.filter((s) => ids.has(s.id) && s.status === 'started').length;
+  expect(startedNow()).toBe(3);
+
+  const second = start(data);
+  await baseUrl(second);
+  await eventually(() => startedNow() === 0, 20_000);
+  const ends = sim.state().events.filter((e) => e.type === 'stream_ended');
+  expect(new Set(ends.map((e) => e.stream_id))).toEqual(ids);
+  for (const e of ends) expect((e as { ended_by?: string }).ended_by).not.toBe('stranger');
+  const sessions = sim.state().engines.flatMap((e) => e.sessions);
+  expect(sessions).toHaveLength(3);
+  for (const s of sessions) {
+    expect(s.stopped_at).not.toBeNull();
+    expect(s.stop_calls).toBe(1);
+  }
+  expect(second.stderr()).toMatch(/recovered from the previous run/);
+}, 90_000);
+
+function registerStranger(sim: Simulator, id: string): Promise<Response> {
+  const engine = sim.state().engines.filter((e) => e.removed_at === null)[0]!;
+  return fetch(`${sim.url}/events/stream_started`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      container_id: engine.container_id,
+      engine: { host: '127.0.0.1', port: engine.port },
+      stream: { key_type: 'infohash', key: 'f'.repeat(40) },
+      session: { playback_session_id: 'x'.repeat(40), stat_url: '', command_url: '', is_live: 1 },
+      labels: { stream_id: id },
+    }),
+  });
+}
+
+test('both sides restart (acerelay killed, the orchestrator forgets every id): no end hits another client’s stream', async () => {
+  sim = await startSimulator({ port: 0, minReplicas: 2, maxReplicas: 4, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
+  const data = mkdtempSync(join(tmpdir(), 'acerelay-orch-restart-'));
+  const first = start(data);
+  const url = await baseUrl(first);
+  const players = [0, 1].map((i) => play(`${url}/ace/getstream?id=${CONTENT[i]}`, { maxMs: 60_000 }));
+  await eventually(() => accepted(sim!).length === 2, 20_000);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await Promise.all(players);
+  const before = sim.state().incarnation;
+  await sim.control('orchestrator', { mode: 'restart', ms: 500 });
+  await eventually(() => sim!.state().incarnation > before && sim!.state().engines.filter((e) => e.removed_at === null).length === 2, 10_000);
+  // Another client's stream: the one an end for an unknown id would kill.
+  expect((await registerStranger(sim, 'someone-else')).status).toBe(200);
+  const second = start(data);
+  await baseUrl(second);
+  await eventually(() => /recovered from the previous run/.test(second.stderr()), 10_000);
+  await sleep(2_000);
+  const state = sim.state();
+  const hits = state.events.filter((e) => e.type === 'stream_ended' && (e as { ended_by?: string }).ended_by === 'stranger');
+  expect(hits).toEqual([]);
+  expect(state.streams.filter((s) => s.id === 'someone-else').map((s) => s.status)).toEqual(['started']);
+  // The ends were held back because the orchestrator no longer lists those ids.
+  expect(second.stderr()).toMatch(/does not list this stream as started/);
+}, 90_000);
