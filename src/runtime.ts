@@ -12,6 +12,7 @@ import { createStatusFeed, disabledFeed, type StatusFeed } from './adapters/stat
 import { EngineBroker } from './core/engine-broker.ts';
 import { Relay } from './core/relay.ts';
 import { createUpstreamReader } from './core/upstream-reader.ts';
+import { StopJanitor } from './core/stop-janitor.ts';
 import { Outbox } from './core/event-outbox.ts';
 import { EventJournal } from './core/event-journal.ts';
 import { Journal } from './adapters/journal/journal.ts';
@@ -45,6 +46,8 @@ export interface Acerelay {
   listen(): Promise<string>;
   /** Graceful stop: no new players, every session stopped and announced, then the sockets. */
   close(): Promise<boolean>;
+  /** Stops like `kill -9` would, inside this process: no goodbyes, no final writes. (Chaos harness.) */
+  crash(): Promise<void>;
 }
 
 export interface RuntimeOptions {
@@ -52,6 +55,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Demo: the simulator's control URL (the inspector offers its fault switches). */
   simControlUrl?: string;
+  /** Longest pause between stream-event retries (30 s; the chaos harness shortens it). */
+  outboxMaxBackoffMs?: number;
 }
 
 const HOUSEKEEPING_MS = 500;
@@ -84,9 +89,16 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
-    ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs })
+    ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs, clock })
     : null;
-  const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs });
+  const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
+  const stopper = new StopJanitor(engineClient, clock, log);
+  // The engine as the relay and the recovery use it: stops are retried until they land.
+  const enginePort = {
+    start: engineClient.start.bind(engineClient),
+    version: engineClient.version.bind(engineClient),
+    stop: (url: string) => stopper.stop(url),
+  };
 
   // The relay is created below; the feed asks it how many players are held.
   let relay: Relay | null = null;
@@ -153,6 +165,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         clock,
         logger: log.child({ part: 'outbox' }),
         persistence: journal ?? undefined,
+        maxBackoffMs: opts.outboxMaxBackoffMs,
         onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
       })
     : null;
@@ -166,7 +179,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       nextSeq: () => hub.nextSeq(),
       events: eventJournal,
       outbox,
-      stopEngineSession: (url) => engineClient.stop(url),
+      engine: enginePort,
       clock,
       logger: log,
       announce: orchestrator !== null,
@@ -180,7 +193,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     queueMax: config.queueMax,
     bufferBytes: config.bufferBytes,
     broker,
-    engine: engineClient,
+    engine: enginePort,
     upstream: createUpstreamReader({
       engine: engineClient,
       clock,
@@ -192,6 +205,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     logger: log,
     totals,
     observer: hub,
+    durable: () => journal?.flush(),
     // A held player wants fresh news: poll now, then on the faster cadence.
     onFirstHeld: () => feed.kick(),
     onFailover: () => metrics.failovers.inc(),
@@ -277,6 +291,10 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   });
 
   let closing: Promise<boolean> | null = null;
+  const stopTimers = () => {
+    if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
+    if (pruning !== undefined) clock.clearTimeout(pruning);
+  };
   return {
     app,
     hub,
@@ -296,20 +314,37 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         // Stop accepting first; live players are ended by the relay.
         app.server.close();
         const clean = await theRelay.shutdown(config.shutdownGraceMs);
-        if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
-        if (pruning !== undefined) clock.clearTimeout(pruning);
+        stopTimers();
         app.server.closeAllConnections();
         await app.close();
         feedSub.unsubscribe();
         feed.close();
         broker.close();
         outbox?.close();
+        stopper.close();
         eventJournal.close();
         journal?.close();
         await Promise.allSettled([engineClient.close(), orchestrator?.close()]);
         return clean;
       })();
       return closing;
+    },
+    async crash() {
+      if (closing) return;
+      closing = Promise.resolve(false);
+      // Nothing more reaches the journal: what a killed process never wrote stays unwritten.
+      eventJournal.close();
+      journal?.abandon();
+      outbox?.close();
+      stopper.close();
+      stopTimers();
+      feedSub.unsubscribe();
+      feed.close();
+      broker.close();
+      theRelay.abandon();
+      app.server.closeAllConnections();
+      app.server.close();
+      await Promise.allSettled([engineClient.destroy(), orchestrator?.destroy()]);
     },
   };
 }

@@ -2,6 +2,8 @@
  * Shared mapping from undici/network failures to the two failure kinds the adapters care
  * about: the peer could not be reached, or it did not answer in time.
  */
+import { systemClock, type Clock } from '../clock.ts';
+
 export type TransportFailure = 'unreachable' | 'timeout';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
@@ -26,10 +28,32 @@ export function isCallerAbort(err: unknown, signal: AbortSignal | undefined): bo
   return signal?.aborted === true && (err === signal.reason || (err as { name?: string })?.name === 'AbortError');
 }
 
-/** Joins an optional caller signal with a deadline. */
-export function deadline(ms: number, signal?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(ms);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+export interface Deadline {
+  signal: AbortSignal;
+  /** Whether the deadline (not the caller) ended the call. */
+  expired(): boolean;
+  /** Cancels the timer once the call is over. */
+  clear(): void;
+}
+
+/**
+ * Joins an optional caller signal with a deadline on `clock` (the system clock by default,
+ * the virtual one in the chaos harness, so "slow" means slow in the harness's time too).
+ */
+export function deadline(ms: number, signal: AbortSignal | undefined, clock: Clock = systemClock): Deadline {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = clock.setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
+  }, ms);
+  const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+  return { signal: combined, expired: () => expired, clear: () => clock.clearTimeout(timer) };
+}
+
+/** undici's own timers are real time: with a virtual clock they must not fire before ours. */
+export function undiciTimeout(ms: number, clock: Clock | undefined): number {
+  return clock && clock !== systemClock ? Math.max(ms, 600_000) : ms;
 }
 
 /** Removes every occurrence of a secret from text that may reach a log line or an error. */

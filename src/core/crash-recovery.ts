@@ -11,6 +11,7 @@ import type { JournalEntry } from './inspection-hub.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { replaySession } from './replay.ts';
+import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
 
 export interface RecoveryDeps {
   journal: Journal;
@@ -18,7 +19,10 @@ export interface RecoveryDeps {
   nextSeq: () => number;
   events: EventJournal;
   outbox: Outbox | null;
-  stopEngineSession: (commandUrl: string) => Promise<unknown>;
+  engine: {
+    start(engineBase: string, req: StartRequest): Promise<EngineSession>;
+    stop(commandUrl: string): Promise<unknown>;
+  };
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -85,9 +89,27 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
     }
     deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
     const commandUrl = ctx?.engineSession?.commandUrl;
-    if (commandUrl) {
+    if (ctx && !ctx.engineSession && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
+      // A start was in flight: the engine may have a session we never heard of. Starting the
+      // same content with the same pid replaces it, and the replacement we can stop.
+      const { engine, pid, source, params } = ctx;
       stops.push(
-        deps.stopEngineSession(commandUrl).then(
+        deps.engine
+          .start(engine.base, { source, pid, params })
+          .then((s) => (s.commandUrl ? deps.engine.stop(s.commandUrl) : undefined))
+          .then(
+            () => {
+              report.stopped++;
+            },
+            (err: Error) => {
+              report.stopFailed++;
+              logger.warn({ session: actor, err: err.message }, 'could not stop a session whose start was in flight at the crash');
+            },
+          ),
+      );
+    } else if (commandUrl) {
+      stops.push(
+        deps.engine.stop(commandUrl).then(
           () => {
             report.stopped++;
           },

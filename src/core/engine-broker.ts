@@ -16,9 +16,11 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import type { FeedState } from '../adapters/status-feed.ts';
 import type { EngineHealth, EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
 import { ProvisionError } from '../adapters/orchestrator/errors.ts';
+import { provisionShouldWait, type ActorFailure } from '../machines/session.machine.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
 import type { Wait } from './wait-reason.ts';
+import { planted } from '../chaos/planted-faults.ts';
 
 export type EngineOrigin = 'orchestrator' | 'provisioned' | 'fallback' | 'single';
 
@@ -126,7 +128,7 @@ export class EngineBroker {
     this.dropSlot(req.sessionId);
     this.queue = this.queue.filter((p) => p.sessionId !== req.sessionId);
     const pending: Pending = { ...req, lastWait: null };
-    const at = this.queue.findIndex((p) => p.seq > req.seq);
+    const at = planted('queue-out-of-order') ? 0 : this.queue.findIndex((p) => p.seq > req.seq);
     if (at < 0) this.queue.push(pending);
     else this.queue.splice(at, 0, pending);
     this.pump();
@@ -190,7 +192,10 @@ export class EngineBroker {
       const block =
         err instanceof ProvisionError && (err.shouldWait || err.verdict === 'blocked')
           ? { code: err.reason, message: err.message, etaSeconds: err.etaSeconds, canRetry: err.canRetry, shouldWait: true }
-          : null;
+          : provisionShouldWait(err as ActorFailure)
+            ? // No answer at all: a block with no ETA, probed again after the probe interval.
+              { code: 'orchestrator_unreachable', message: (err as Error).message, etaSeconds: null, canRetry: false, shouldWait: true }
+            : null;
       this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe });
       throw err;
     } finally {

@@ -15,6 +15,7 @@ import { OrchestratorHttpError } from '../adapters/orchestrator/errors.ts';
 import type { OutboxItem, OutboxType } from '../adapters/journal/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import { planted } from '../chaos/planted-faults.ts';
 
 export interface EventPort {
   streamStarted(ev: StreamStartedEvent): Promise<unknown>;
@@ -121,6 +122,9 @@ export class Outbox {
     try {
       if (item.type === 'stream_started') {
         await this.opts.port.streamStarted(item.payload as StreamStartedEvent);
+        this.finishItem(item, 'delivered');
+      } else if (planted('end-unknown-id')) {
+        await this.opts.port.streamEnded({ ...(item.payload as StreamEndedEvent), streamId: `${streamId}-x` });
         this.finishItem(item, 'delivered');
       } else if (await this.listed(item.containerId, streamId)) {
         await this.opts.port.streamEnded(item.payload as StreamEndedEvent);

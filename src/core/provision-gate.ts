@@ -10,6 +10,7 @@
  */
 import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
 import type { WaitReason } from './wait-reason.ts';
+import { planted } from '../chaos/planted-faults.ts';
 
 export const BREAKER_ETA_FLOOR_S = 5;
 export const VPN_DEFAULT_ETA_S = 60;
@@ -35,6 +36,7 @@ export function reasonForCode(code: string): WaitReason {
   if (code === 'vpn_disconnected' || code === 'vpn_error') return 'vpn';
   if (code === 'circuit_breaker') return 'circuit';
   if (code === 'max_capacity') return 'capacity';
+  if (code === 'orchestrator_unreachable') return 'orchestrator';
   return 'capacity';
 }
 
@@ -88,8 +90,10 @@ export class ProvisionGate {
     if (details.code === 'max_capacity') {
       return { allowed: false, reason, etaSeconds: details.etaSeconds, probeAt: null, probe: false };
     }
+    if (planted('retry-per-waiting-player')) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: true };
     // half_open: the orchestrator itself invites a retry; still one at a time.
-    const etaMs = details.canRetry && details.code === 'circuit_breaker' ? 0 : blockDelayMs(details, this.probeIntervalMs);
+    const ignoreEta = details.code === 'circuit_breaker' && (details.canRetry || planted('provision-ignores-breaker-eta'));
+    const etaMs = ignoreEta ? 0 : blockDelayMs(details, this.probeIntervalMs);
     // The breaker's ETA counts down: the latest word counts. Other ETAs (the VPN's 60 s) are
     // estimates of an outage's length: they run from when the outage was first seen.
     const from = details.code === 'circuit_breaker' ? block.observedAt : this.blockSince.at;

@@ -32,6 +32,7 @@ import type { PlayerSink } from '../fanout/player-sink.ts';
 import { ContentFailures } from './content-failures.ts';
 import { randomIds, type IdSource } from './ids.ts';
 import { sessionKey, type StreamRequest } from './stream-request.ts';
+import { planted } from '../chaos/planted-faults.ts';
 
 export interface EnginePort {
   start(engineBase: string, req: StartRequest, signal?: AbortSignal): Promise<EngineSession>;
@@ -66,6 +67,8 @@ export interface RelayOptions {
   events: StreamEventSink;
   ids?: IdSource;
   logger?: Logger;
+  /** Makes everything recorded so far durable (the journal's flush); called before an engine start. */
+  durable?: () => void;
   /** One hook for every actor: its creation (with input) and its inspection events (journal, inspector). */
   observer?: ActorObserver;
   totals?: ByteTotals;
@@ -198,6 +201,13 @@ export class Relay {
     return clean && flushed;
   }
 
+  /** As a killed process would: every actor stops where it is, nothing is announced. (Chaos harness.) */
+  abandon(): void {
+    this.shuttingDown = true;
+    for (const c of [...this.clients.values()]) c.actor.stop();
+    for (const s of [...this.sessions.values()]) s.actor.stop();
+  }
+
   // ——— sessions ———
 
   private join(req: StreamRequest, playerId: string): SessionRecord {
@@ -276,17 +286,20 @@ export class Relay {
             seq: input.seq,
             infohash: input.infohash,
             exclude: input.exclude,
-            listener: (update) => sendBack(brokerEvent(update)),
+            listener: (update) => sendBack(brokerEvent(update, ids.pid)),
           }),
         ),
-        provision: fromPromise(({ input }) => broker.provision(input.sessionId)),
+        provision: fromPromise(async ({ input }) => ({ engine: await broker.provision(input.sessionId), pid: ids.pid() })),
         probeEngine: fromPromise(async ({ input, signal }) => {
           await engine.version(input.engine.base, signal);
         }),
         startEngine: fromPromise(async ({ input, signal }): Promise<StartOutput> => {
-          const pid = ids.pid();
-          const engineSession = await engine.start(input.engine.base, { source: input.source, pid, params: input.params }, signal);
-          return { engineSession, pid, streamId: ids.stream() };
+          // The transition into `starting` (engine and pid) is written down before the engine
+          // hears of it: after a crash, recovery can find and stop a session it never saw start.
+          await Promise.resolve();
+          this.opts.durable?.();
+          const engineSession = await engine.start(input.engine.base, { source: input.source, pid: input.pid, params: input.params }, signal);
+          return { engineSession, streamId: ids.stream() };
         }),
         readUpstream: fromCallback(({ input, sendBack }) =>
           upstream({ sessionId: input.sessionId, channel, engineSession: input.engineSession, splice: input.splice }, sendBack),
@@ -329,6 +342,7 @@ export class Relay {
           if (!context.streamId) return;
           log.info({ stream: context.streamId, reason: params.reason }, 'engine session ended');
           if (!context.engine?.managed) return;
+          if (params.reason === 'client_left' && planted('skip-stream-ended-on-linger')) return;
           events.ended({ containerId: context.engine.containerId, streamId: context.streamId, reason: params.reason }, context.sessionId);
         },
         rememberContentFailure: ({ context }) => {

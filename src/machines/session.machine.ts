@@ -76,8 +76,13 @@ export interface SessionContext {
 
 export interface StartOutput {
   engineSession: EngineSession;
-  pid: string;
   streamId: string;
+}
+
+/** A provisioned engine, and the `pid` its session will start with. */
+export interface ProvisionOutput {
+  engine: BrokerEngine;
+  pid: string;
 }
 
 export type SessionEvent =
@@ -85,7 +90,8 @@ export type SessionEvent =
   | { type: 'PLAYER_LEFT'; playerId: string }
   | { type: 'SHUTDOWN' }
   | { type: 'BROKER_WAIT'; wait: Wait }
-  | { type: 'BROKER_ENGINE'; engine: BrokerEngine }
+  /** `pid`: fresh for this engine; every start on it uses it, so a retried start replaces its own earlier try. */
+  | { type: 'BROKER_ENGINE'; engine: BrokerEngine; pid: string }
   | { type: 'BROKER_PROVISION'; probe: boolean }
   | { type: 'UPSTREAM_SYNCED' }
   | { type: 'UPSTREAM_FAILED'; code: string; message: string };
@@ -129,6 +135,15 @@ function failureOf(error: unknown): ActorFailure {
   return (error ?? {}) as ActorFailure;
 }
 
+/** Codes of an orchestrator that did not answer (well): wait for it, like for a should-wait refusal. */
+const ORCHESTRATOR_DOWN = new Set(['ORCH_UNREACHABLE', 'ORCH_TIMEOUT', 'ORCH_BAD_RESPONSE']);
+
+export function provisionShouldWait(f: ActorFailure & { status?: number | null }): boolean {
+  if (f.shouldWait === true) return true;
+  if (f.code && ORCHESTRATOR_DOWN.has(f.code)) return true;
+  return f.code === 'ORCH_HTTP' && (f.status ?? 0) >= 500;
+}
+
 export const sessionMachine = setup({
   types: {
     context: {} as SessionContext,
@@ -137,9 +152,9 @@ export const sessionMachine = setup({
   },
   actors: {
     acquire: fromCallback<SessionEvent, AcquireInput>(notProvided('acquire')),
-    provision: fromPromise<BrokerEngine, { sessionId: string }>(notProvided('provision')),
+    provision: fromPromise<ProvisionOutput, { sessionId: string }>(notProvided('provision')),
     probeEngine: fromPromise<void, { engine: BrokerEngine }>(notProvided('probeEngine')),
-    startEngine: fromPromise<StartOutput, { sessionId: string; engine: BrokerEngine; source: Source; params: Record<string, string> }>(
+    startEngine: fromPromise<StartOutput, { sessionId: string; engine: BrokerEngine; pid: string; source: Source; params: Record<string, string> }>(
       notProvided('startEngine'),
     ),
     readUpstream: fromCallback<SessionEvent, UpstreamInput>(notProvided('readUpstream')),
@@ -159,7 +174,7 @@ export const sessionMachine = setup({
     hasPlayers: ({ context }) => context.players.length > 0,
     shuttingDown: ({ context }) => context.shuttingDown,
     synced: ({ context }) => context.synced,
-    provisionShouldWait: ({ event }) => failureOf((event as { error?: unknown }).error).shouldWait === true,
+    provisionShouldWait: ({ event }) => provisionShouldWait(failureOf((event as { error?: unknown }).error)),
     readyTriesLeft: ({ context }) => context.readyAttempts < ENGINE_READY_BACKOFF_MS.length,
     contentFailed: ({ event }) => failureOf((event as { error?: unknown }).error).code === 'ENGINE_CONTENT_FAILED',
     sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < context.startTriesPerEngine,
@@ -230,7 +245,7 @@ export const sessionMachine = setup({
         BROKER_WAIT: { target: '.waiting', actions: assign({ wait: ({ event }) => event.wait }) },
         BROKER_ENGINE: {
           target: 'starting',
-          actions: assign({ engine: ({ event }) => event.engine, wait: null, startAttempts: 0 }),
+          actions: assign({ engine: ({ event }) => event.engine, pid: ({ event }) => event.pid, wait: null, startAttempts: 0 }),
         },
         BROKER_PROVISION: { target: 'provisioning', actions: assign({ wait: null }) },
       },
@@ -241,7 +256,7 @@ export const sessionMachine = setup({
         input: ({ context }) => ({ sessionId: context.sessionId }),
         onDone: {
           target: 'engine_check',
-          actions: assign({ engine: ({ event }) => event.output, readyAttempts: 0, startAttempts: 0 }),
+          actions: assign({ engine: ({ event }) => event.output.engine, pid: ({ event }) => event.output.pid, readyAttempts: 0, startAttempts: 0 }),
         },
         onError: [
           {
@@ -294,7 +309,7 @@ export const sessionMachine = setup({
     starting: {
       invoke: {
         src: 'startEngine',
-        input: ({ context }) => ({ sessionId: context.sessionId, engine: context.engine!, source: context.source, params: context.params }),
+        input: ({ context }) => ({ sessionId: context.sessionId, engine: context.engine!, pid: context.pid!, source: context.source, params: context.params }),
         onDone: [
           {
             // Shutting down while the start was in flight: the engine session exists, stop it.
@@ -302,7 +317,6 @@ export const sessionMachine = setup({
             target: 'stopping',
             actions: assign({
               engineSession: ({ event }) => event.output.engineSession,
-              pid: ({ event }) => event.output.pid,
               endReason: 'shutdown',
             }),
           },
@@ -311,7 +325,6 @@ export const sessionMachine = setup({
             actions: [
               assign({
                 engineSession: ({ event }) => event.output.engineSession,
-                pid: ({ event }) => event.output.pid,
                 streamId: ({ event }) => event.output.streamId,
                 infohash: ({ context, event }) => event.output.engineSession.infohash || context.infohash,
                 synced: false,
@@ -525,8 +538,10 @@ export function phaseEquals(a: SessionPhase | null, b: SessionPhase): boolean {
   return true;
 }
 
-/** Broker answers as session events (used by the `acquire` actor). */
-export function brokerEvent(update: BrokerUpdate): SessionEvent {
+/** Broker answers as session events (used by the `acquire` actor); `pid` goes with an engine. */
+export function brokerEvent(update: BrokerUpdate, pid: () => string): SessionEvent {
   if (update.type === 'wait') return { type: 'BROKER_WAIT', wait: update.wait };
-  return update.grant.kind === 'engine' ? { type: 'BROKER_ENGINE', engine: update.grant.engine } : { type: 'BROKER_PROVISION', probe: update.grant.probe };
+  return update.grant.kind === 'engine'
+    ? { type: 'BROKER_ENGINE', engine: update.grant.engine, pid: pid() }
+    : { type: 'BROKER_PROVISION', probe: update.grant.probe };
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { PureWorld, T0, engineInfo, healthyStatus } from '../support/pure-world.ts';
-import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
+import { OrchestratorUnreachableError, ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
 import type { OrchestratorStatus } from '../../src/adapters/orchestrator/types.ts';
 import { AcerelayError } from '../../src/errors.ts';
 
@@ -485,6 +485,23 @@ describe('orchestrator unreachable', () => {
         "  10.4s s1  running.streaming                  UPSTREAM_SYNCED",
       ]
     `);
+  });
+});
+
+describe('orchestrator unreachable while provisioning (found by the chaos harness)', () => {
+  test('a refused connection during provisioning holds the player (waiting_orchestrator) instead of failing it, and is probed again later', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
+    w.provisionScript = [{ delayMs: 50, fail: new OrchestratorUnreachableError('POST /provision/acestream: ECONNREFUSED') as unknown as ProvisionError }];
+    const p = w.player(`id=${ID}`);
+    await w.advance(1_000);
+    expect(w.state(p)).toBe('waiting_orchestrator');
+    expect(p.events).toEqual(['hold']);
+    await w.advance(29_000);
+    // One call, then the next only after the probe interval.
+    expect(w.provisionCalls.length).toBe(1);
+    await w.advance(5_000);
+    expect(w.provisionCalls.length).toBe(2);
+    expect(w.state(p)).toBe('streaming');
   });
 });
 

@@ -31,7 +31,7 @@ test('orchestrator down for 60 s while 3 streams end → after recovery every en
   expect(new Set(ends.map((e) => e.stream_id))).toEqual(ids);
   for (const e of ends) {
     expect(ids.has(e.stream_id)).toBe(true);
-    expect((e as { ended_by?: string }).ended_by).not.toBe('stranger');
+    expect(e.ended_stream_id).toBe(e.stream_id);
     // In order: each end after its own start.
     const start = events.findIndex((x) => x.type === 'stream_started' && x.stream_id === e.stream_id);
     expect(start).toBeLessThan(events.indexOf(e));

@@ -8,6 +8,7 @@ import { openPlayback } from './playback.ts';
 import { getStat } from './stat.ts';
 import { stopSession } from './stop.ts';
 import { getVersion } from './version.ts';
+import type { Clock } from '../../clock.ts';
 
 export interface EngineClientOptions {
   /** Start call and playback headers (ACERELAY_NO_RESPONSE_TIMEOUT). */
@@ -17,6 +18,8 @@ export interface EngineClientOptions {
   /** Stat, stop and version calls. */
   controlTimeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** Whose time the deadlines run on (the system's by default). */
+  clock?: Clock;
 }
 
 export class EngineClient {
@@ -33,7 +36,7 @@ export class EngineClient {
   }
 
   start(engineBase: string, req: StartRequest, signal?: AbortSignal) {
-    return startSession(engineBase, req, { timeoutMs: this.options.noResponseTimeoutMs, signal, dispatcher: this.dispatcher });
+    return startSession(engineBase, req, { timeoutMs: this.options.noResponseTimeoutMs, signal, dispatcher: this.dispatcher, clock: this.options.clock });
   }
 
   playback(playbackUrl: string, signal?: AbortSignal) {
@@ -42,22 +45,28 @@ export class EngineClient {
       bodyTimeoutMs: this.options.emptyTimeoutMs,
       signal,
       dispatcher: this.dispatcher,
+      clock: this.options.clock,
     });
   }
 
   stat(statUrl: string, signal?: AbortSignal) {
-    return getStat(statUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+    return getStat(statUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher, clock: this.options.clock });
   }
 
   stop(commandUrl: string, signal?: AbortSignal) {
-    return stopSession(commandUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+    return stopSession(commandUrl, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher, clock: this.options.clock });
   }
 
   version(engineBase: string, signal?: AbortSignal) {
-    return getVersion(engineBase, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher });
+    return getVersion(engineBase, { timeoutMs: this.controlTimeoutMs, signal, dispatcher: this.dispatcher, clock: this.options.clock });
   }
 
   async close(): Promise<void> {
     await this.own?.close();
+  }
+
+  /** Drops every connection at once (open playback bodies included). */
+  async destroy(): Promise<void> {
+    await this.own?.destroy();
   }
 }

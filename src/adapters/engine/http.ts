@@ -1,10 +1,13 @@
 /** The one place that makes a JSON call to an engine and maps failures to engine errors. */
 import { request, type Dispatcher } from 'undici';
-import { classifyTransportError, discard, deadline, describeTransportError, isCallerAbort } from '../http-errors.ts';
+import { classifyTransportError, discard, deadline, describeTransportError, isCallerAbort, undiciTimeout } from '../http-errors.ts';
+import type { Clock } from '../../clock.ts';
 import { EngineBadResponseError, EngineHttpError, EngineTimeoutError, EngineUnreachableError } from './errors.ts';
 
 export interface EngineCallOptions {
   timeoutMs: number;
+  /** Whose time the deadline runs on (the system's by default). */
+  clock?: Clock | undefined;
   signal?: AbortSignal | undefined;
   dispatcher?: Dispatcher | undefined;
 }
@@ -13,7 +16,8 @@ const MAX_BODY = 1024 * 1024;
 
 /** GETs `url` and returns its JSON body; non-2xx and non-JSON answers throw. */
 export async function getJson(url: URL, options: EngineCallOptions): Promise<unknown> {
-  const signal = deadline(options.timeoutMs, options.signal);
+  const limit = deadline(options.timeoutMs, options.signal, options.clock);
+  const signal = limit.signal;
   const where = `GET ${url.pathname}`;
   let status: number;
   let text: string;
@@ -22,8 +26,8 @@ export async function getJson(url: URL, options: EngineCallOptions): Promise<unk
       method: 'GET',
       signal,
       dispatcher: options.dispatcher,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      headersTimeout: undiciTimeout(options.timeoutMs, options.clock),
+      bodyTimeout: undiciTimeout(options.timeoutMs, options.clock),
     });
     status = res.statusCode;
     if (status >= 300 && status < 400) {
@@ -35,10 +39,12 @@ export async function getJson(url: URL, options: EngineCallOptions): Promise<unk
   } catch (err) {
     if (err instanceof EngineBadResponseError) throw err;
     if (isCallerAbort(err, options.signal)) throw err;
-    if (classifyTransportError(err) === 'timeout' || signal.aborted) {
+    if (classifyTransportError(err) === 'timeout' || limit.expired()) {
       throw new EngineTimeoutError(`${where}: no answer within ${options.timeoutMs} ms`, { cause: err });
     }
     throw new EngineUnreachableError(`${where}: ${describeTransportError(err)}`, { cause: err });
+  } finally {
+    limit.clear();
   }
   if (status < 200 || status >= 300) throw new EngineHttpError(status, `${where}: HTTP ${status} ${text.slice(0, 120)}`);
   try {

@@ -6,7 +6,8 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
-import { classifyTransportError, discard, describeTransportError, isCallerAbort } from '../http-errors.ts';
+import { classifyTransportError, deadline, discard, describeTransportError, isCallerAbort, undiciTimeout } from '../http-errors.ts';
+import type { Clock } from '../../clock.ts';
 import { EngineHttpError, EngineTimeoutError, EngineUnreachableError, EngineBadResponseError } from './errors.ts';
 import { rebase } from './rebase.ts';
 
@@ -15,6 +16,8 @@ export interface PlaybackOptions {
   bodyTimeoutMs: number;
   signal?: AbortSignal | undefined;
   dispatcher?: Dispatcher | undefined;
+  /** Whose time the headers deadline runs on (the system's by default). */
+  clock?: Clock | undefined;
 }
 
 export interface Playback {
@@ -30,17 +33,22 @@ export async function openPlayback(playbackUrl: string, options: PlaybackOptions
   let url = playbackUrl;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     let res: Dispatcher.ResponseData;
+    // The headers must come in time; the body, once it flows, lives as long as the caller wants.
+    const headers = deadline(options.headersTimeoutMs, undefined, options.clock);
+    const signal = options.signal ? AbortSignal.any([options.signal, headers.signal]) : headers.signal;
     try {
       res = await request(url, {
         method: 'GET',
-        signal: options.signal,
+        signal,
         dispatcher: options.dispatcher,
-        headersTimeout: options.headersTimeoutMs,
-        bodyTimeout: options.bodyTimeoutMs,
+        headersTimeout: undiciTimeout(options.headersTimeoutMs, options.clock),
+        bodyTimeout: undiciTimeout(options.bodyTimeoutMs, options.clock),
       });
+      headers.clear();
     } catch (err) {
+      headers.clear();
       if (isCallerAbort(err, options.signal)) throw err;
-      if (classifyTransportError(err) === 'timeout') {
+      if (classifyTransportError(err) === 'timeout' || headers.expired()) {
         throw new EngineTimeoutError(`playback: no headers within ${options.headersTimeoutMs} ms`, { cause: err });
       }
       throw new EngineUnreachableError(`playback: ${describeTransportError(err)}`, { cause: err });

@@ -333,6 +333,14 @@ export class Journal {
     this.db.close();
   }
 
+  /** As a killed process would: what was not written yet is lost. (Chaos harness.) */
+  abandon(): void {
+    if (this.closed) return;
+    this.backlog = [];
+    this.closed = true;
+    this.db.close();
+  }
+
   private rows(sql: string, ...params: unknown[]): JournalEntry[] {
     const out: JournalEntry[] = [];
     for (const r of this.db.prepare(sql).all(...params) as Array<Record<string, unknown>>) {

@@ -11,6 +11,7 @@ import { provision, type ProvisionRequest } from './provision.ts';
 import { sendStreamEnded, sendStreamStarted } from './events.ts';
 import { getHealthStatus, getVpnStatus } from './diagnostics.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from './types.ts';
+import type { Clock } from '../../clock.ts';
 
 export interface OrchestratorClientOptions {
   baseUrl: string;
@@ -22,6 +23,8 @@ export interface OrchestratorClientOptions {
   /** Stream events. */
   eventTimeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** Whose time the deadlines run on (the system's by default). */
+  clock?: Clock;
 }
 
 export class OrchestratorClient {
@@ -39,6 +42,7 @@ export class OrchestratorClient {
       apiKey: options.apiKey,
       dispatcher: options.dispatcher ?? this.ownDispatcher,
       timeoutMs: options.readTimeoutMs ?? 5_000,
+      clock: options.clock,
     };
     this.provisionTimeoutMs = options.provisionTimeoutMs ?? 60_000;
     this.eventTimeoutMs = options.eventTimeoutMs ?? 10_000;
@@ -82,5 +86,9 @@ export class OrchestratorClient {
 
   async close(): Promise<void> {
     await this.ownDispatcher?.close();
+  }
+
+  async destroy(): Promise<void> {
+    await this.ownDispatcher?.destroy();
   }
 }

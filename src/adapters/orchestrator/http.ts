@@ -3,7 +3,8 @@
  * body size limit, JSON decoding and the mapping of transport failures to our errors.
  */
 import { request, type Dispatcher } from 'undici';
-import { classifyTransportError, deadline, describeTransportError, isCallerAbort, redact } from '../http-errors.ts';
+import { classifyTransportError, deadline, describeTransportError, isCallerAbort, redact, undiciTimeout } from '../http-errors.ts';
+import type { Clock } from '../../clock.ts';
 import {
   OrchestratorAuthError,
   OrchestratorBadResponseError,
@@ -17,6 +18,8 @@ export interface OrchestratorHttpOptions {
   dispatcher?: Dispatcher | undefined;
   /** Deadline for calls that name none. */
   timeoutMs: number;
+  /** Whose time the deadlines run on (the system's by default). */
+  clock?: Clock | undefined;
 }
 
 export interface CallOptions {
@@ -48,7 +51,8 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
     payload = JSON.stringify(options.body);
   }
   const timeoutMs = options.timeoutMs ?? opts.timeoutMs;
-  const signal = deadline(timeoutMs, options.signal);
+  const limit = deadline(timeoutMs, options.signal, opts.clock);
+  const signal = limit.signal;
   const where = `${method} ${url.pathname}`;
   try {
     const res = await request(url, {
@@ -57,8 +61,8 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
       body: payload,
       signal,
       dispatcher: opts.dispatcher,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      headersTimeout: undiciTimeout(timeoutMs, opts.clock),
+      bodyTimeout: undiciTimeout(timeoutMs, opts.clock),
     });
     const text = await readLimited(res.body, MAX_BODY);
     const contentType = String(res.headers['content-type'] ?? '');
@@ -78,10 +82,12 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
     if (err instanceof OrchestratorAuthError || err instanceof OrchestratorBadResponseError) throw err;
     if (isCallerAbort(err, options.signal)) throw err;
     const why = redact(describeTransportError(err), opts.apiKey);
-    if (classifyTransportError(err) === 'timeout' || signal.aborted) {
+    if (classifyTransportError(err) === 'timeout' || limit.expired()) {
       throw new OrchestratorTimeoutError(`${where}: no answer within ${timeoutMs} ms`, { cause: err });
     }
     throw new OrchestratorUnreachableError(`${where}: ${why}`, { cause: err });
+  } finally {
+    limit.clear();
   }
 }
 

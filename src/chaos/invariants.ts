@@ -1,0 +1,324 @@
+/**
+ * The ten invariants of acerelay.md, each a named check over what one run left behind: the
+ * simulator's state and status log (`GET /__sim/state`, `/__sim/status-log`, its `/streams`),
+ * acerelay's journal entries, and what every player received. Each returns how many things
+ * it checked and what it found wrong.
+ */
+import type { SimState, StatusLogEntry } from '../sim/index.ts';
+import type { JournalEntry } from '../core/inspection-hub.ts';
+import type { PlayerRecord } from './player.ts';
+import type { FaultMark } from './world.ts';
+
+export interface RunRecord {
+  limits: {
+    holdMaxMs: number;
+    noResponseTimeoutMs: number;
+    emptyTimeoutMs: number;
+    maxPerEngine: number;
+    provisionConcurrency: number;
+    probeIntervalMs: number;
+  };
+  players: PlayerRecord[];
+  sim: SimState;
+  statusLog: StatusLogEntry[];
+  entries: JournalEntry[];
+  runOf: Map<string, number>;
+  faults: FaultMark[];
+  /** acerelay when everything should have ended. */
+  end: { sessions: number; clients: number; held: number; queue: number; slots: number };
+  checkedAt: number;
+}
+
+export interface InvariantResult {
+  checks: number;
+  violations: string[];
+}
+
+export interface Invariant {
+  id: number;
+  name: string;
+  check(run: RunRecord): InvariantResult;
+}
+
+const MARGIN_MS = 10_000;
+/** A status answered this close before a provisioning call may not have been read yet. */
+const READ_GRACE_MS = 300;
+
+function t(run: RunRecord, at: number): string {
+  return `t=${((at - (run.players[0]?.arrivedAt ?? run.sim.now)) / 1000).toFixed(1)}s`;
+}
+
+/** 1. Every request ends in stream bytes or a definitive answer; nobody waits past HOLD_MAX (+ margins). */
+const answered: Invariant = {
+  id: 1,
+  name: 'every player request ends in stream bytes or a definitive answer',
+  check(run) {
+    const { holdMaxMs, noResponseTimeoutMs, emptyTimeoutMs } = run.limits;
+    const startBound = noResponseTimeoutMs + holdMaxMs + MARGIN_MS;
+    const gapBound = emptyTimeoutMs + holdMaxMs + MARGIN_MS;
+    const violations: string[] = [];
+    for (const p of run.players) {
+      const gaveUp = p.endedAt ?? run.checkedAt;
+      if (p.status !== null && p.status !== 200) {
+        if (p.headersAt! - p.arrivedAt > startBound) violations.push(`player ${p.id}: ${p.status} only after ${p.headersAt! - p.arrivedAt} ms`);
+        continue;
+      }
+      const answeredAt = p.firstMediaAt ?? (p.ending === 'reset' || p.ending === 'end' || p.ending === 'error' ? p.endedAt : null) ?? gaveUp;
+      if (answeredAt - p.arrivedAt > startBound) {
+        violations.push(`player ${p.id} (${t(run, p.arrivedAt)}): ${p.firstMediaAt ? 'first media' : p.ending === 'open' || p.ending === 'left' ? 'nothing' : `a ${p.ending}`} after ${answeredAt - p.arrivedAt} ms (> ${startBound})`);
+      }
+      const silentTail = p.lastMediaAt !== null && (p.ending === 'open' || p.ending === 'left') ? gaveUp - p.lastMediaAt : 0;
+      const gap = Math.max(p.maxMediaGap, silentTail);
+      if (gap > gapBound) violations.push(`player ${p.id}: ${gap} ms without media mid-stream and no reset (> ${gapBound})`);
+    }
+    return { checks: run.players.length, violations };
+  },
+};
+
+/** 2. A held player gets no error before HOLD_MAX while only should-wait problems hold. */
+const heldNotFailedEarly: Invariant = {
+  id: 2,
+  name: 'a held player gets no error before HOLD_MAX while the wait is a should-wait one',
+  check(run) {
+    const violations: string[] = [];
+    let checks = 0;
+    for (const p of run.players) {
+      const held = p.status === 200 && p.firstMediaAt === null;
+      if (!held || p.headersAt === null) continue;
+      checks++;
+      if (p.ending !== 'reset' && p.ending !== 'end' && p.ending !== 'error') continue;
+      const heldFor = p.endedAt! - p.headersAt;
+      if (heldFor >= run.limits.holdMaxMs - 1_000) continue;
+      // A failure that is not a should-wait one may end it early: a fault acting while it
+      // waited, or a provisioning call that failed for good (general_error, text 500).
+      const from = p.arrivedAt - 5_000;
+      const hardFault = run.faults.some((f) => f.hard && f.t <= p.endedAt! && f.until >= from);
+      const hardRefusal = run.sim.provisions.some((c) => c.http_status === 500 && (c.done_at ?? c.t) >= from && c.t <= p.endedAt!);
+      if (!hardFault && !hardRefusal) violations.push(`player ${p.id} (${t(run, p.arrivedAt)}): held, then ${p.ending} after ${heldFor} ms with no hard failure around`);
+    }
+    return { checks, violations };
+  },
+};
+
+function good(s: StatusLogEntry): boolean {
+  return s.http_status === 200 && s.fault === null;
+}
+
+/**
+ * The status acerelay must have acted on before a call at `at`: the last good answer at
+ * least READ_GRACE_MS before it — unless an answer in the grace window (which acerelay may
+ * already have read) says otherwise; then no verdict (null).
+ */
+function statusAt(run: RunRecord, at: number, judge: (s: StatusLogEntry) => boolean): StatusLogEntry | null {
+  let known: StatusLogEntry | null = null;
+  for (const s of run.statusLog) {
+    if (s.t > at) break;
+    if (!good(s)) continue;
+    if (s.t <= at - READ_GRACE_MS) known = s;
+    else if (!judge(s)) return null;
+  }
+  return known && judge(known) ? known : null;
+}
+
+/** 3. No provisioning while the last status says the breaker is open and its (floored) ETA has not passed. */
+const breakerRespected: Invariant = {
+  id: 3,
+  name: "no provisioning while the breaker's (floored) ETA runs",
+  check(run) {
+    const violations: string[] = [];
+    for (const p of run.sim.provisions) {
+      const s = statusAt(run, p.t, (x) => x.code === 'circuit_breaker' && x.can_retry === false);
+      if (!s || s.incarnation !== p.incarnation) continue;
+      const allowedAt = s.t + Math.max(s.eta ?? 0, 5) * 1000;
+      if (p.t < allowedAt - 100) {
+        violations.push(`provisioning at ${t(run, p.t)} while the status of ${t(run, s.t)} said breaker open, ETA ${s.eta} s (allowed from ${t(run, allowedAt)})`);
+      }
+    }
+    return { checks: run.sim.provisions.length, violations };
+  },
+};
+
+function blocked(s: StatusLogEntry): boolean {
+  if (s.code === 'vpn_disconnected') return true;
+  if (s.code === 'circuit_breaker') return s.can_retry === false;
+  return s.can_provision === false && s.code !== 'max_capacity';
+}
+
+/** 4. Provisioning in flight stays within its bound; while blocked, one at a time, spaced by the probe interval. */
+const provisioningBounded: Invariant = {
+  id: 4,
+  name: 'provisioning calls stay bounded and do not grow with waiting players',
+  check(run) {
+    const violations: string[] = [];
+    const calls = run.sim.provisions.map((p) => ({ ...p, end: p.done_at ?? run.checkedAt }));
+    for (const c of calls) {
+      const inFlight = calls.filter((o) => o.t <= c.t && c.t < o.end).length;
+      if (inFlight > run.limits.provisionConcurrency) violations.push(`${inFlight} provisioning calls in flight at ${t(run, c.t)} (bound ${run.limits.provisionConcurrency})`);
+      const s = statusAt(run, c.t, blocked);
+      if (s && s.incarnation === c.incarnation && inFlight > 1) {
+        violations.push(`${inFlight} provisioning calls in flight at ${t(run, c.t)} while blocked (${s!.code})`);
+      }
+    }
+    for (let i = 1; i < calls.length; i++) {
+      const prev = calls[i - 1]!;
+      const cur = calls[i]!;
+      const s = statusAt(run, cur.t, blocked);
+      if (prev.http_status === 503 && s && s.t <= prev.end && cur.t - prev.end < run.limits.probeIntervalMs - 500) {
+        violations.push(`a probe at ${t(run, cur.t)} only ${cur.t - prev.end} ms after a refused one (probe interval ${run.limits.probeIntervalMs})`);
+      }
+    }
+    return { checks: calls.length, violations };
+  },
+};
+
+/** 5. Waiting sessions get engines in arrival order (the broker's queue is FIFO). */
+const fifo: Invariant = {
+  id: 5,
+  name: 'held players are admitted in arrival order',
+  check(run) {
+    const violations: string[] = [];
+    let checks = 0;
+    const seqOf = new Map<string, number>();
+    const state = new Map<string, string>();
+    for (const e of run.entries) {
+      if (e.machine !== 'session') continue;
+      if (e.type === 'created') seqOf.set(e.actor, (e.input as { seq?: number } | null)?.seq ?? 0);
+      const grant = e.event?.type === 'BROKER_ENGINE' || e.event?.type === 'BROKER_PROVISION';
+      if (grant) {
+        checks++;
+        const mine = seqOf.get(e.actor) ?? 0;
+        const run_ = run.runOf.get(e.actor);
+        for (const [other, st] of state) {
+          if (other === e.actor || run.runOf.get(other) !== run_ || st !== 'acquiring.waiting') continue;
+          if ((seqOf.get(other) ?? 0) < mine) violations.push(`session ${e.actor} got an engine at ${t(run, e.t)} while earlier ${other} still waited`);
+        }
+      }
+      state.set(e.actor, e.status === 'active' ? e.state : 'ended');
+    }
+    return { checks, violations };
+  },
+};
+
+/** 6. No engine ever carries more than MAX_STREAMS_PER_ENGINE sessions. */
+const engineLoad: Invariant = {
+  id: 6,
+  name: 'no engine carries more than MAX_STREAMS_PER_ENGINE sessions',
+  check(run) {
+    const violations: string[] = [];
+    let checks = 0;
+    for (const engine of run.sim.engines) {
+      const spans = engine.sessions.map((s) => [s.started_at, s.stopped_at ?? run.checkedAt] as const);
+      for (const [start] of spans) {
+        checks++;
+        const load = spans.filter(([s, e]) => s <= start && start < e).length;
+        if (load > run.limits.maxPerEngine) violations.push(`engine ${engine.container_id.slice(0, 8)} carried ${load} sessions at ${t(run, start)}`);
+      }
+    }
+    return { checks, violations };
+  },
+};
+
+/** 7. Every accepted start gets an end; no end for an id never accepted (by that incarnation of the orchestrator). */
+const accounting: Invariant = {
+  id: 7,
+  name: 'every accepted stream_started gets a stream_ended, and no end names an unknown id',
+  check(run) {
+    const violations: string[] = [];
+    const accepted = new Map<string, number>();
+    for (const e of run.sim.events) {
+      if (e.type === 'stream_started' && e.http_status === 200 && e.processed && e.stream_id) accepted.set(`${e.incarnation}|${e.stream_id}`, e.t);
+    }
+    const ended = new Set<string>();
+    for (const e of run.sim.events) {
+      if (e.type !== 'stream_ended' || !e.processed) continue;
+      const key = `${e.incarnation}|${e.stream_id}`;
+      if (!e.stream_id || !accepted.has(key) || (accepted.get(key)! > e.t)) {
+        violations.push(`stream_ended for ${e.stream_id ?? '(no id)'} at ${t(run, e.t)}, never accepted by this orchestrator${e.ended_stream_id && e.ended_stream_id !== e.stream_id ? ` — it ended ${e.ended_stream_id}` : ''}`);
+      } else if (e.ended_stream_id !== e.stream_id) {
+        violations.push(`stream_ended for ${e.stream_id} ended ${e.ended_stream_id ?? 'nothing'}`);
+      }
+      ended.add(key);
+    }
+    const current = run.sim.incarnation;
+    for (const [key] of accepted) {
+      if (!key.startsWith(`${current}|`)) continue;
+      if (!ended.has(key)) violations.push(`stream ${key.split('|')[1]} was accepted and never ended`);
+    }
+    return { checks: accepted.size, violations };
+  },
+};
+
+/** 8. Every engine session is stopped once its players are gone and the linger has passed. */
+const stopped: Invariant = {
+  id: 8,
+  name: 'every engine session started is stopped after its last player and the linger',
+  check(run) {
+    const violations: string[] = [];
+    let checks = 0;
+    for (const engine of run.sim.engines) {
+      for (const s of engine.sessions) {
+        checks++;
+        if (s.stopped_at === null) violations.push(`engine session ${s.playback_session_id.slice(0, 8)} on ${engine.container_id.slice(0, 8)} (started ${t(run, s.started_at)}) still runs`);
+      }
+    }
+    return { checks, violations };
+  },
+};
+
+/** 9. Whole 188-byte packets starting with 0x47; per PID, nothing lost or repeated (continuity counters), seams marked. */
+const packets: Invariant = {
+  id: 9,
+  name: 'players receive whole packets, in order, none lost or duplicated',
+  check(run) {
+    const violations: string[] = [];
+    let checks = 0;
+    for (const p of run.players) {
+      if (p.status !== 200 || p.chunks.length === 0) continue;
+      checks++;
+      const buf = Buffer.concat(p.chunks);
+      const whole = buf.length - (buf.length % 188);
+      const last = new Map<number, number>();
+      for (let off = 0; off < whole; off += 188) {
+        if (buf[off] !== 0x47) {
+          violations.push(`player ${p.id}: byte ${off} is not a packet start`);
+          break;
+        }
+        const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
+        if (pid === 0x1fff) continue;
+        const afc = (buf[off + 3]! >> 4) & 3;
+        const cc = buf[off + 3]! & 0x0f;
+        const discontinuity = (afc & 2) !== 0 && buf[off + 4]! > 0 && (buf[off + 5]! & 0x80) !== 0;
+        const prev = last.get(pid);
+        if (prev !== undefined && !discontinuity) {
+          const expected = afc & 1 ? (prev + 1) & 0x0f : prev;
+          if (cc !== expected) {
+            violations.push(`player ${p.id}: PID ${pid} counter ${cc} after ${prev} at byte ${off} (lost or repeated packets)`);
+            break;
+          }
+        }
+        last.set(pid, cc);
+      }
+    }
+    return { checks, violations };
+  },
+};
+
+/** 10. When everything has ended: no engine readers, no live actors, no reservations, an empty queue. */
+const quiet: Invariant = {
+  id: 10,
+  name: 'when everything has ended, nothing is left behind',
+  check(run) {
+    const violations: string[] = [];
+    const { sessions, clients, held, queue, slots } = run.end;
+    if (sessions) violations.push(`${sessions} engine sessions still live in acerelay`);
+    if (clients) violations.push(`${clients} players still live in acerelay`);
+    if (held) violations.push(`${held} players still held`);
+    if (queue) violations.push(`${queue} sessions still queued`);
+    if (slots) violations.push(`${slots} engine reservations still held`);
+    const readers = run.sim.engines.flatMap((e) => e.sessions).filter((s) => s.readers > 0);
+    if (readers.length) violations.push(`${readers.length} engine connections still open`);
+    return { checks: 6, violations };
+  },
+};
+
+export const INVARIANTS: Invariant[] = [answered, heldNotFailedEarly, breakerRespected, provisioningBounded, fifo, engineLoad, accounting, stopped, packets, quiet];

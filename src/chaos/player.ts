@@ -1,0 +1,131 @@
+/**
+ * A player for the harness: a real HTTP client that records, on the harness's clock, what
+ * it was answered and every byte it got — enough for the invariants to judge it afterwards.
+ */
+import http from 'node:http';
+import type { Clock } from '../clock.ts';
+
+export type Ending = 'open' | 'end' | 'reset' | 'left' | 'error';
+
+export interface PlayerRecord {
+  id: number;
+  channel: number;
+  url: string;
+  arrivedAt: number;
+  status: number | null;
+  headersAt: number | null;
+  /** First packet that is not a null packet. */
+  firstMediaAt: number | null;
+  lastMediaAt: number | null;
+  /** Longest silence between media chunks once media flowed. */
+  maxMediaGap: number;
+  endedAt: number | null;
+  ending: Ending;
+  retryAfter: string | null;
+  errorCode: string | null;
+  bytes: number;
+  chunks: Buffer[];
+}
+
+const MAX_KEPT = 16 * 1024 * 1024;
+
+export class ChaosPlayer {
+  readonly record: PlayerRecord;
+  private readonly abort = new AbortController();
+  private kept = 0;
+  /** The start of a packet split across chunks (the body is whole packets from its first byte). */
+  private tail: Buffer = Buffer.alloc(0);
+
+  constructor(id: number, channel: number, url: string, private readonly clock: Clock) {
+    this.record = {
+      id,
+      channel,
+      url,
+      arrivedAt: clock.now(),
+      status: null,
+      headersAt: null,
+      firstMediaAt: null,
+      lastMediaAt: null,
+      maxMediaGap: 0,
+      endedAt: null,
+      ending: 'open',
+      retryAfter: null,
+      errorCode: null,
+      bytes: 0,
+      chunks: [],
+    };
+    this.start();
+  }
+
+  get open(): boolean {
+    return this.record.ending === 'open';
+  }
+
+  /** The player goes away (closes its socket). */
+  leave(): void {
+    if (!this.open) return;
+    this.finish('left');
+    this.abort.abort();
+  }
+
+  private start(): void {
+    const r = this.record;
+    const req = http.get(r.url, { signal: this.abort.signal, agent: false }, (res) => {
+      r.status = res.statusCode ?? 0;
+      r.headersAt = this.clock.now();
+      r.retryAfter = (res.headers['retry-after'] as string | undefined) ?? null;
+      const media = res.statusCode === 200;
+      const body: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        r.bytes += chunk.length;
+        if (!media) {
+          body.push(chunk);
+          return;
+        }
+        if (this.kept < MAX_KEPT) {
+          r.chunks.push(chunk);
+          this.kept += chunk.length;
+        }
+        if (this.hasMedia(chunk)) {
+          const now = this.clock.now();
+          r.firstMediaAt ??= now;
+          if (r.lastMediaAt !== null) r.maxMediaGap = Math.max(r.maxMediaGap, now - r.lastMediaAt);
+          r.lastMediaAt = now;
+        }
+      });
+      res.on('end', () => {
+        if (!media) {
+          try {
+            r.errorCode = (JSON.parse(Buffer.concat(body).toString()) as { error?: { code?: string } }).error?.code ?? null;
+          } catch {
+            r.errorCode = null;
+          }
+        }
+        this.finish('end');
+      });
+      res.on('error', (err: NodeJS.ErrnoException) => this.finish(err.code === 'ECONNRESET' ? 'reset' : 'error'));
+      res.on('aborted', () => this.finish('reset'));
+      res.on('close', () => this.finish(res.complete ? 'end' : 'reset'));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => this.finish(err.code === 'ECONNRESET' ? 'reset' : 'error'));
+  }
+
+  private finish(ending: Ending): void {
+    if (this.record.ending !== 'open') return;
+    this.record.ending = ending;
+    this.record.endedAt = this.clock.now();
+  }
+
+  /** Whether the packets completed by this chunk include anything but null packets (PID 0x1FFF). */
+  private hasMedia(chunk: Buffer): boolean {
+    const buf = this.tail.length ? Buffer.concat([this.tail, chunk]) : chunk;
+    let media = false;
+    let off = 0;
+    for (; off + 188 <= buf.length; off += 188) {
+      const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
+      if (pid !== 0x1fff) media = true;
+    }
+    this.tail = Buffer.from(buf.subarray(off));
+    return media;
+  }
+}
