@@ -20,7 +20,11 @@ try {
   failed = (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
   // A file that fails to load has no tests but must still count as a failure.
   for (const file of report.testResults ?? []) {
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+      failed += 1;
+      console.log(`failed to load: ${file.name}`);
+    }
+    for (const a of file.assertionResults ?? []) if (a.status === 'failed') console.log(`failed: ${file.name} > ${a.fullName ?? a.title}`);
   }
 } catch {
   failed = Math.max(failed, 1);

@@ -38,10 +38,14 @@ async function main(argv: string[]): Promise<void> {
       const { runSim } = await import('./sim/main.ts');
       return runSim(rest);
     }
-    case 'chaos':
-    case 'bench':
-      process.stderr.write(`acerelay ${first}: not built yet\n`);
-      process.exit(2);
+    case 'chaos': {
+      const { runChaosCli } = await import('./chaos/main.ts');
+      return runChaosCli(rest);
+    }
+    case 'bench': {
+      const { runBench } = await import('../bench/main.ts');
+      return runBench(rest);
+    }
     default:
       if (first.startsWith('--')) return serve(argv);
       process.stderr.write(`acerelay: unknown command "${first}"\n\n${USAGE}`);

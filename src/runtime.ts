@@ -180,6 +180,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       events: eventJournal,
       outbox,
       engine: enginePort,
+      retry: (key, attempt) => stopper.ensure(key, attempt),
       clock,
       logger: log,
       announce: orchestrator !== null,

@@ -23,6 +23,8 @@ export interface RecoveryDeps {
     start(engineBase: string, req: StartRequest): Promise<EngineSession>;
     stop(commandUrl: string): Promise<unknown>;
   };
+  /** Runs a cleanup now and again later while the engine cannot be reached. */
+  retry: <T>(key: string, attempt: () => Promise<T>) => Promise<T>;
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -93,10 +95,11 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       // A start was in flight: the engine may have a session we never heard of. Starting the
       // same content with the same pid replaces it, and the replacement we can stop.
       const { engine, pid, source, params } = ctx;
+      const cleanup = () =>
+        deps.engine.start(engine.base, { source, pid, params }).then((s) => (s.commandUrl ? deps.engine.stop(s.commandUrl) : undefined));
       stops.push(
-        deps.engine
-          .start(engine.base, { source, pid, params })
-          .then((s) => (s.commandUrl ? deps.engine.stop(s.commandUrl) : undefined))
+        deps
+          .retry(`${engine.base}|${pid}`, cleanup)
           .then(
             () => {
               report.stopped++;

@@ -26,11 +26,19 @@ export class StopJanitor implements Stopper {
   ) {}
 
   /** Stops now; when the engine cannot be reached, keeps trying in the background. Resolves after the first try. */
-  async stop(commandUrl: string): Promise<boolean> {
+  stop(commandUrl: string): Promise<boolean> {
+    return this.ensure(commandUrl, () => this.engine.stop(commandUrl));
+  }
+
+  /**
+   * Runs `attempt` now; when it fails because the engine cannot be reached (refused, timed
+   * out, 5xx), runs it again in the background with backoff. Other failures are final.
+   */
+  async ensure<T>(key: string, attempt: () => Promise<T>): Promise<T> {
     try {
-      return await this.engine.stop(commandUrl);
+      return await attempt();
     } catch (err) {
-      this.retryLater(commandUrl, err as Error);
+      if (transient(err)) this.retryLater(key, attempt as () => Promise<unknown>, err as Error);
       throw err;
     }
   }
@@ -45,7 +53,7 @@ export class StopJanitor implements Stopper {
     this.pending.clear();
   }
 
-  private retryLater(commandUrl: string, err: Error): void {
+  private retryLater(commandUrl: string, attempt: () => Promise<unknown>, err: Error): void {
     if (this.closed) return;
     const prev = this.pending.get(commandUrl);
     const since = prev?.since ?? this.clock.now();
@@ -56,11 +64,17 @@ export class StopJanitor implements Stopper {
       return;
     }
     const timer = this.clock.setTimeout(() => {
-      this.engine.stop(commandUrl).then(
+      attempt().then(
         () => this.pending.delete(commandUrl),
-        (e: Error) => this.retryLater(commandUrl, e),
+        (e: Error) => (transient(e) ? this.retryLater(commandUrl, attempt, e) : this.pending.delete(commandUrl)),
       );
     }, RETRY_MS[Math.min(tries - 1, RETRY_MS.length - 1)]!);
     this.pending.set(commandUrl, { since, tries, timer });
   }
+}
+
+const TRANSIENT = new Set(['ENGINE_UNREACHABLE', 'ENGINE_TIMEOUT', 'ENGINE_HTTP']);
+
+function transient(err: unknown): boolean {
+  return TRANSIENT.has((err as { code?: string } | null)?.code ?? '');
 }

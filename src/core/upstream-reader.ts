@@ -9,6 +9,7 @@ import type { EngineClient } from '../adapters/engine/client.ts';
 import { EngineSessionGoneError } from '../adapters/engine/errors.ts';
 import { discard } from '../adapters/http-errors.ts';
 import type { UpstreamPort } from './relay.ts';
+import type { UpstreamValve } from '../fanout/channel.ts';
 import type { Logger } from '../log.ts';
 
 export interface UpstreamReaderOptions {
@@ -31,6 +32,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
     let synced = false;
     let lastData = opts.clock.now();
     let body: NodeJS.ReadableStream & { destroy(): void } | null = null;
+    let valve: UpstreamValve | null = null;
     const timers: TimerHandle[] = [];
 
     const fail = (code: string, message: string) => {
@@ -40,6 +42,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       report({ type: 'UPSTREAM_FAILED', code, message });
     };
     const stop = () => {
+      if (valve) channel.clearValve(valve);
       abort.abort();
       body?.destroy();
       for (const t of timers) opts.clock.clearTimeout(t);
@@ -63,6 +66,8 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
 
     // Silence is watched on our clock (undici's body timeout backs it up in real time).
     const watchSilence = () => {
+      // Paused by us (every player behind) is not the engine falling silent.
+      if (channel.throttled) lastData = opts.clock.now();
       const idle = opts.clock.now() - lastData;
       if (idle >= opts.emptyTimeoutMs) return fail('ENGINE_STALLED', `no bytes for ${idle} ms`);
       timers.push(opts.clock.setTimeout(watchSilence, Math.min(1000, opts.emptyTimeoutMs - idle)));
@@ -90,6 +95,11 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
         }
         body = playback.body;
         lastData = opts.clock.now();
+        // Paused, the body stops reading its socket: TCP holds the engine back, and undici's
+        // body timeout does not run while its consumer is the one waiting.
+        const { body: stream } = playback;
+        valve = { pause: () => stream.pause(), resume: () => stream.resume() };
+        channel.setValve(valve);
         playback.body.on('data', (chunk: Buffer) => {
           lastData = opts.clock.now();
           channel.push(chunk);

@@ -5,7 +5,10 @@
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
  *  failover, splice) → replay window → every player's socket
  *
- * A player past its backlog bound is dropped alone; the others never wait for it.
+ * A player past its backlog bound is dropped alone; the others never wait for it. Only when
+ * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
+ * is the upstream paused until the first one has caught up: nobody is waiting for a slower
+ * player then, and dropping them all would only lose the stream.
  */
 import { PacketAligner } from '../ts/aligner.ts';
 import { ReplayWindow } from './replay-window.ts';
@@ -30,6 +33,15 @@ export interface ByteTotals {
   bytesOut: number;
 }
 
+/** The brakes of the upstream feeding a channel, set by whoever reads it. */
+export interface UpstreamValve {
+  pause(): void;
+  resume(): void;
+}
+
+/** Every player at least this far behind (capped by half the backlog bound): pause the upstream. */
+const THROTTLE_AT = 1024 * 1024;
+
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
 /** Most held back for open PES (≈ 2 s at 4 Mbit/s) before giving up on a quiet PID. */
 const MAX_HELD = 1024 * 1024;
@@ -46,12 +58,34 @@ export class Channel {
   private seam: SeamRewriter | null = null;
   private upstreams = 0;
   private closed = false;
+  private valve: UpstreamValve | null = null;
+  private paused = false;
+  private readonly throttleAt: number;
   bytesIn = 0;
   bytesOut = 0;
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
     this.window = new ReplayWindow(opts.windowBytes ?? DEFAULT_WINDOW);
+    this.throttleAt = Math.min(THROTTLE_AT, Math.floor(opts.bufferBytes / 2));
+  }
+
+  /** Whether the upstream is paused because every player is behind (its silence is ours). */
+  get throttled(): boolean {
+    return this.paused;
+  }
+
+  /** The current upstream's brakes (null: it has none, or it is gone). */
+  setValve(valve: UpstreamValve | null): void {
+    if (valve === this.valve) return;
+    this.valve = valve;
+    // A paused old upstream is gone; a new one starts open.
+    this.paused = false;
+  }
+
+  /** Clears `valve` if it is still the current one (a newer upstream may have set its own). */
+  clearValve(valve: UpstreamValve): void {
+    if (this.valve === valve) this.setValve(null);
   }
 
   get players(): number {
@@ -77,8 +111,15 @@ export class Channel {
     if (this.closed) return;
     this.bytesIn += chunk.length;
     if (this.opts.totals) this.opts.totals.bytesIn += chunk.length;
-    const aligned = this.aligner.push(chunk);
-    if (aligned.length === 0) return;
+    const parts = this.aligner.pushParts(chunk);
+    if (parts.length === 0) return;
+    // Usually one part; two when the chunk completed a packet held from the last one. The
+    // tail takes them as they are (a join would copy the whole chunk); the rarer paths join.
+    if (!this.finder && !this.seam) {
+      this.emitPieces(this.tail.push(parts));
+      return;
+    }
+    const aligned = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     let out = aligned;
     if (this.finder) {
       const first = this.finder.push(aligned);
@@ -95,8 +136,7 @@ export class Channel {
     } else if (this.seam) {
       out = this.seam.process(aligned);
     }
-    const ready = this.tail.push(out);
-    if (ready.length > 0) this.emit(ready);
+    this.emitPieces(this.tail.push(out));
   }
 
   attach(sink: PlayerSink): void {
@@ -107,11 +147,14 @@ export class Channel {
     }
     for (const part of this.window.replay()) this.send(sink, part);
     this.sinks.add(sink);
+    // A newcomer is not behind yet: read on (the next chunk pauses again if it is).
+    this.release();
   }
 
   detach(sink: PlayerSink): void {
     this.sinks.delete(sink);
     this.waiting.delete(sink);
+    this.release();
   }
 
   close(): void {
@@ -119,30 +162,69 @@ export class Channel {
     this.sinks.clear();
     this.waiting.clear();
     this.window.reset();
+    this.release();
+  }
+
+  /**
+   * Output that spans several upstream buffers: joined once when it goes to several players
+   * (one copy instead of a write per piece per player), sent piece by piece otherwise (one
+   * player's writes in one tick leave as one syscall; a copy would cost more).
+   */
+  private emitPieces(pieces: Buffer[]): void {
+    if (pieces.length === 0) return;
+    if (pieces.length === 1 || this.sinks.size + this.waiting.size > 1) this.emit(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    else for (const piece of pieces) this.emit(piece);
   }
 
   private emit(out: Buffer): void {
     const startedNow = this.window.append(out);
-    for (const sink of this.sinks) this.send(sink, out);
+    let least = Infinity;
+    for (const sink of this.sinks) {
+      const backlog = this.send(sink, out);
+      if (backlog >= 0 && backlog < least) least = backlog;
+    }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
       for (const sink of this.waiting) {
         this.waiting.delete(sink);
-        for (const part of replay) this.send(sink, part);
+        let backlog = 0;
+        for (const part of replay) if ((backlog = this.send(sink, part)) < 0) break;
+        if (backlog < 0) continue;
         this.sinks.add(sink);
+        if (backlog < least) least = backlog;
       }
     }
+    if (least >= this.throttleAt && least !== Infinity) this.throttle();
   }
 
-  private send(sink: PlayerSink, buf: Buffer): void {
+  /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
+  private send(sink: PlayerSink, buf: Buffer): number {
     sink.write(buf);
     this.bytesOut += buf.length;
     if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
-    if (sink.backlog() > this.opts.bufferBytes) {
+    const backlog = sink.backlog();
+    if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
       this.waiting.delete(sink);
       sink.drop('slow');
       this.opts.onDrop?.(sink, 'slow');
+      return -1;
     }
+    return backlog;
   }
+
+  /** Every player is behind: stop reading until the first of them has taken its backlog. */
+  private throttle(): void {
+    if (this.paused || !this.valve) return;
+    for (const sink of this.sinks) if (!sink.whenDrained) return;
+    this.paused = true;
+    this.valve.pause();
+    for (const sink of this.sinks) sink.whenDrained!(this.release);
+  }
+
+  private readonly release = (): void => {
+    if (!this.paused) return;
+    this.paused = false;
+    this.valve?.resume();
+  };
 }

@@ -3,7 +3,15 @@
  * next one begins, so a failed upstream never leaves players with half a frame: at a seam the
  * held packets of complete PES go out and the open ones are dropped. Without this, the
  * engine's last, cut-off frame reaches the decoder and shows as a corrupt frame at the seam.
- * The cost is at most about one video frame of delay.
+ * Only video decides how much is held (audio for a channel without video): an audio PES can
+ * carry a third of a second (ffmpeg packs several AAC frames into one), and holding behind it
+ * delayed everything that long, in bursts. The cost is about one video frame of delay. An audio
+ * PES that began in the held bytes and is still open at a seam is dropped too; muxers write
+ * audio PES between video frames, so the audio a seam cuts off is nearly always in the held part.
+ *
+ * The held bytes stay the upstream's own buffers (a list, addressed by absolute stream
+ * offsets) and go out as views of them: nothing is copied here. Re-joining the whole held
+ * tail on every chunk made garbage collection the largest cost of a many-channel relay.
  */
 import { PACKET_SIZE, hasPusi, pidOf } from '../ts/packet.ts';
 import { ProgramTracker, type ProgramInfo } from '../ts/program-tracker.ts';
@@ -12,50 +20,70 @@ const EMPTY = Buffer.alloc(0);
 
 export class PesTail {
   private readonly tracker = new ProgramTracker();
-  private held: Buffer = EMPTY;
-  /** Offset in `held` of each A/V PID's latest PUSI. */
+  /** Held buffers, oldest first; `chunks[0]` starts at absolute offset `heldFrom + skip`. */
+  private chunks: Buffer[] = [];
+  /** Bytes of `chunks[0]` already sent. */
+  private skip = 0;
+  /** Absolute stream offset of the first held byte. */
+  private heldFrom = 0;
+  /** Absolute stream offset just past the last byte taken. */
+  private end = 0;
+  /** Absolute offset of each A/V PID's latest PUSI. */
   private readonly open = new Map<number, number>();
   private program: ProgramInfo | null = null;
   private av = new Set<number>();
+  /** The PIDs whose open PES decide how much is held: video (audio for a radio channel). */
+  private gate = new Set<number>();
 
   constructor(private readonly maxHeldBytes: number) {}
 
   get heldBytes(): number {
-    return this.held.length;
+    return this.end - this.heldFrom;
   }
 
-  /** Takes aligned output; returns what can go to players now (possibly empty). */
-  push(buf: Buffer): Buffer {
-    const base = this.held.length;
-    const all = base === 0 ? buf : Buffer.concat([this.held, buf], base + buf.length);
-    for (let off = base; off + PACKET_SIZE <= all.length; off += PACKET_SIZE) {
-      this.tracker.classify(all, off);
-      if (this.tracker.program !== this.program) this.learn(this.tracker.program);
-      if (hasPusi(all, off)) {
-        const pid = pidOf(all, off);
-        if (this.av.has(pid)) this.open.set(pid, off);
-      }
-    }
-    let cut = all.length;
-    for (const off of this.open.values()) if (off < cut) cut = off;
-    if (all.length - cut > this.maxHeldBytes) {
+  /**
+   * Takes aligned output (one buffer, or several in order: the same as their concatenation);
+   * returns what can go to players now, in order, as views of the buffers it was given
+   * (empty: nothing yet). Joining them, if at all, is the caller's choice.
+   */
+  push(input: Buffer | readonly Buffer[]): Buffer[] {
+    if (Buffer.isBuffer(input)) this.add(input);
+    else for (const buf of input) this.add(buf);
+    let cut = this.end;
+    for (const [pid, at] of this.open) if (this.gate.has(pid) && at < cut) cut = at;
+    if (this.end - cut > this.maxHeldBytes) {
       // A PID that went quiet must not hold everyone back.
-      cut = all.length;
+      cut = this.end;
       this.open.clear();
     }
-    this.held = cut === all.length ? EMPTY : all.subarray(cut);
-    if (cut > 0) for (const [pid, off] of this.open) this.open.set(pid, off - cut);
-    return cut === 0 ? EMPTY : all.subarray(0, cut);
+    return this.take(cut);
+  }
+
+  private add(buf: Buffer): void {
+    const base = this.end;
+    for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
+      this.tracker.classify(buf, off);
+      if (this.tracker.program !== this.program) this.learn(this.tracker.program);
+      if (hasPusi(buf, off)) {
+        const pid = pidOf(buf, off);
+        if (this.av.has(pid)) this.open.set(pid, base + off);
+      }
+    }
+    if (buf.length > 0) this.chunks.push(buf);
+    this.end += buf.length;
   }
 
   /** The upstream ended: the held packets of complete PES, without each PID's open PES. */
   closeSegment(): Buffer {
-    const held = this.held;
+    const pieces = this.take(this.end);
+    const held = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    const from = this.end - held.length;
     const parts: Buffer[] = [];
     let runStart = -1;
     for (let off = 0; off + PACKET_SIZE <= held.length; off += PACKET_SIZE) {
-      const from = this.open.get(pidOf(held, off));
-      const drop = from !== undefined && off >= from;
+      const openAt = this.open.get(pidOf(held, off));
+      // Only a PES that began in the held bytes is dropped; one already partly sent goes out whole.
+      const drop = openAt !== undefined && openAt >= from && from + off >= openAt;
       if (drop && runStart >= 0) {
         parts.push(held.subarray(runStart, off));
         runStart = -1;
@@ -64,17 +92,43 @@ export class PesTail {
       }
     }
     if (runStart >= 0) parts.push(held.subarray(runStart));
-    this.held = EMPTY;
     this.open.clear();
     this.tracker.reset();
     this.program = null;
     this.av = new Set();
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.gate = new Set();
+    return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Removes and returns the held bytes before absolute offset `cut`, as views. */
+  private take(cut: number): Buffer[] {
+    let n = cut - this.heldFrom;
+    if (n <= 0) return [];
+    this.heldFrom = cut;
+    const parts: Buffer[] = [];
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const avail = c.length - this.skip;
+      if (avail <= n) {
+        parts.push(this.skip === 0 ? c : c.subarray(this.skip));
+        this.chunks.shift();
+        this.skip = 0;
+        n -= avail;
+      } else {
+        parts.push(c.subarray(this.skip, this.skip + n));
+        this.skip += n;
+        n = 0;
+      }
+    }
+    return parts;
   }
 
   private learn(program: ProgramInfo | null): void {
     this.program = program;
-    this.av = new Set((program?.streams ?? []).filter((s) => s.kind === 'video' || s.kind === 'audio').map((s) => s.pid));
+    const streams = program?.streams ?? [];
+    this.av = new Set(streams.filter((s) => s.kind === 'video' || s.kind === 'audio').map((s) => s.pid));
+    const video = streams.filter((s) => s.kind === 'video').map((s) => s.pid);
+    this.gate = new Set(video.length > 0 ? video : [...this.av]);
     for (const pid of [...this.open.keys()]) if (!this.av.has(pid)) this.open.delete(pid);
   }
 }

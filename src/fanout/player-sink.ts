@@ -12,4 +12,9 @@ export interface PlayerSink {
   flushed(): number;
   /** Ends this player alone (socket reset), saying why. Idempotent. */
   drop(reason: 'slow' | 'memory' | 'stalled'): void;
+  /**
+   * Calls `fn` once the socket has taken the whole backlog (at once when it is empty); a
+   * later call replaces an earlier `fn`. A sink without it never holds the upstream back.
+   */
+  whenDrained?(fn: () => void): void;
 }

@@ -79,9 +79,12 @@ function isWaitPhase(phase: SessionPhase | null): boolean {
   return phase?.kind === 'waiting' || phase?.kind === 'slow' || phase?.kind === 'recovering';
 }
 
+const REASONS = ['vpn', 'circuit', 'capacity', 'provisioning', 'orchestrator'] as const;
+
+/** From a held state to the one for the event's wait reason (named guards: they read well in the diagram). */
 const heldTargets = (prefix: string) => [
-  ...(['vpn', 'circuit', 'capacity', 'provisioning', 'orchestrator'] as const).map((reason) => ({
-    guard: ({ event }: { event: ClientEvent }) => waitOf(event)?.reason === reason,
+  ...REASONS.map((reason) => ({
+    guard: { type: 'waitIs' as const, params: { reason } },
     target: `${prefix}${HELD_STATE_FOR[reason]}`,
   })),
   { target: `${prefix}waiting_engine` },
@@ -155,6 +158,10 @@ export const clientMachine = setup({
       const eta = waitOf(event)?.etaSeconds ?? null;
       return eta === null || eta * 1000 <= context.holdMaxMs;
     },
+    /** The event reports a wait for this reason. */
+    waitIs: ({ event }, params: { reason: Wait['reason'] }) => waitOf(event)?.reason === params.reason,
+    /** The player was held for a wait with this reason. */
+    heldFor: ({ context }, params: { reason: Wait['reason'] }) => context.phase?.kind === 'waiting' && context.phase.wait.reason === params.reason,
     /** Whether the held-player queue (ACERELAY_QUEUE_MAX) had room. */
     queueHasRoom: ({ event }) => event.type === 'SESSION_PHASE' && event.queueRoom,
   },
@@ -208,10 +215,7 @@ export const clientMachine = setup({
         // Picks the substate for the wait that put the player here.
         routing: {
           always: [
-            ...(['vpn', 'circuit', 'capacity', 'provisioning', 'orchestrator'] as const).map((reason) => ({
-              guard: ({ context }: { context: ClientContext }) => context.phase?.kind === 'waiting' && context.phase.wait.reason === reason,
-              target: HELD_STATE_FOR[reason],
-            })),
+            ...REASONS.map((reason) => ({ guard: { type: 'heldFor' as const, params: { reason } }, target: HELD_STATE_FOR[reason] })),
             { target: 'waiting_engine' },
           ],
         },

@@ -43,6 +43,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
   private mediaBytes = 0;
   /** Every byte handed to the response (media and keep-alive). */
   private written = 0;
+  private drained: (() => void) | null = null;
   private readonly openedAt: number;
 
   constructor(
@@ -57,6 +58,12 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
     // 'close' without a finish of ours: the player went away.
     res.on('close', () => {
       if (!this.finished) this.send({ type: 'DISCONNECTED' });
+    });
+    // One listener for the life of the response; the channel's waiter is swapped in and out.
+    res.on('drain', () => {
+      const fn = this.drained;
+      this.drained = null;
+      fn?.();
     });
   }
 
@@ -134,6 +141,12 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
 
   flushed(): number {
     return this.written - this.res.writableLength;
+  }
+
+  whenDrained(fn: () => void): void {
+    // 'drain' follows a write the socket could not take at once; an empty backlog has had it.
+    if (this.res.writableLength === 0) fn();
+    else this.drained = fn;
   }
 
   drop(reason: 'slow' | 'memory' | 'stalled'): void {

@@ -33,7 +33,34 @@ export class PacketAligner {
 
   /** Returns the whole packets now available: a Buffer whose length is a multiple of 188. */
   push(chunk: Buffer): Buffer {
-    if (this.remainder.length === 0 && !this.searching && isAligned(chunk)) return chunk;
+    const parts = this.pushParts(chunk);
+    return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * The same packets as `push`, in order, without joining them: a chunk that completes a
+   * held partial packet costs a copy of that one packet, not of the whole chunk (an engine's
+   * chunks seldom end on a packet boundary).
+   */
+  pushParts(chunk: Buffer): Buffer[] {
+    if (this.remainder.length === 0 && !this.searching && isAligned(chunk)) return [chunk];
+    return this.stitch(chunk) ?? this.scan(chunk);
+  }
+
+  /** The common case after a partial packet: it completes, and the rest of the chunk is in sync. */
+  private stitch(chunk: Buffer): Buffer[] | null {
+    const held = this.remainder.length;
+    const need = PACKET_SIZE - held;
+    if (held === 0 || this.searching || chunk.length < need || this.remainder[0] !== SYNC_BYTE) return null;
+    const end = need + Math.floor((chunk.length - need) / PACKET_SIZE) * PACKET_SIZE;
+    for (let i = need; i <= end; i += PACKET_SIZE) if (i < chunk.length && chunk[i] !== SYNC_BYTE) return null;
+    const first = Buffer.concat([this.remainder, chunk.subarray(0, need)], PACKET_SIZE);
+    // Copy the tail: upstream chunks may be pooled and reused by their producer.
+    this.remainder = end < chunk.length ? Buffer.from(chunk.subarray(end)) : EMPTY;
+    return end > need ? [first, chunk.subarray(need, end)] : [first];
+  }
+
+  private scan(chunk: Buffer): Buffer[] {
     const buf = this.remainder.length === 0 ? chunk : Buffer.concat([this.remainder, chunk]);
     const len = buf.length;
     // Runs of good packets as [start, end) pairs, so a clean stretch costs no copy.
@@ -70,11 +97,9 @@ export class PacketAligner {
     }
     // Copy the tail: upstream chunks may be pooled and reused by their producer.
     this.remainder = pos < len ? Buffer.from(buf.subarray(pos)) : EMPTY;
-    if (runs.length === 0) return EMPTY;
-    if (runs.length === 2) return buf.subarray(runs[0], runs[1]);
     const parts: Buffer[] = [];
     for (let i = 0; i < runs.length; i += 2) parts.push(buf.subarray(runs[i], runs[i + 1]));
-    return Buffer.concat(parts);
+    return parts;
   }
 }
 

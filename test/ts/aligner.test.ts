@@ -101,3 +101,44 @@ describe('PacketAligner', () => {
     expect(aligner.push(next)).toBe(next);
   });
 });
+
+describe('PacketAligner.pushParts', () => {
+  it('gives the same packets as the joining aligner, for any chunking, garbage and lost sync', async () => {
+    const fc = (await import('fast-check')).default;
+    const { JoiningAligner } = await import('./aligner.oracle.ts');
+    const piece = fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 1, max: 40 }).map((n) => packets(n)) },
+      { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 500 }).map((a) => Buffer.from(a)) },
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 20 }), (pieces, sizes) => {
+        const input = Buffer.concat(pieces);
+        const fast = new PacketAligner();
+        const oracle = new JoiningAligner();
+        let pos = 0;
+        for (let i = 0; pos < input.length; i++) {
+          const chunk = input.subarray(pos, pos + sizes[i % sizes.length]!);
+          const parts = fast.pushParts(chunk);
+          for (const p of parts) expect(p.length % PACKET_SIZE).toBe(0);
+          expect(Buffer.concat(parts).equals(oracle.push(chunk))).toBe(true);
+          expect(fast.pending).toBe(oracle.pending);
+          pos += chunk.length;
+        }
+        expect([fast.droppedBytes, fast.resyncs]).toEqual([oracle.droppedBytes, oracle.resyncs]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('completes a held partial packet without copying the rest of the chunk', () => {
+    const input = packets(100);
+    const aligner = new PacketAligner();
+    aligner.push(input.subarray(0, 1000));
+    const chunk = input.subarray(1000);
+    const parts = aligner.pushParts(chunk);
+    expect(parts).toHaveLength(2);
+    expect(parts[0]!.length).toBe(PACKET_SIZE);
+    expect(parts[1]!.buffer).toBe(chunk.buffer);
+    expect(Buffer.concat(parts).equals(input.subarray(5 * PACKET_SIZE))).toBe(true);
+  });
+});

@@ -1,0 +1,149 @@
+/** `acerelay bench` flags. */
+import { parseBitrate, parseDuration, UnitError } from '../src/units.ts';
+
+export const BENCH_USAGE = `Usage: acerelay bench [flags]   (npm run bench -- [flags])
+
+Runs the simulator's engine as the source, acerelay, a bare Node pipe proxy and nginx
+(proxy_buffering off; skipped when /usr/sbin/nginx is absent) in separate processes, and
+the players in a separate load-client process. Writes bench/results/<timestamp>.json, prints
+a markdown table, and writes it to docs/benchmarks.md.
+
+Flags:
+  --full              add 500 and 1000 players on one channel (longer windows)
+  --bitrate RATE      bit rate of the paced scenarios (default 4M)
+  --window D          measured window per run (default 3s quick, 5s full)
+  --warmup D          time after the players' first bytes before the window (default 1.5s)
+  --targets LIST      comma list of engine,acerelay,nginx,pipe (default all)
+  --scenarios LIST    comma list of unpaced,fanout,multi,join (default all)
+  --players LIST      fan-out sizes, e.g. 1,10,100 (overrides the default list)
+  --cpu-prof          also profile acerelay under the largest fan-out (V8 --cpu-prof)
+                      and summarise where its time goes (within the measured window)
+  --cpu-prof-on S     profile under "fanout" (default), "multi" (50 channels × 4) or
+                      "unpaced" (one stream as fast as it goes)
+  --docs PATH|none    where the markdown goes besides stdout (default docs/benchmarks.md)
+  --keep-logs         keep the temporary directory with every process's log
+  --help              this text
+`;
+
+export type ScenarioName = 'unpaced' | 'fanout' | 'multi' | 'join';
+export type TargetName = 'engine' | 'acerelay' | 'nginx' | 'pipe';
+
+export interface BenchArgs {
+  help: boolean;
+  full: boolean;
+  bitrate: number;
+  windowMs: number;
+  warmupMs: number;
+  targets: TargetName[];
+  scenarios: ScenarioName[];
+  players: number[];
+  cpuProf: boolean;
+  cpuProfOn: 'fanout' | 'multi' | 'unpaced';
+  docs: string | null;
+  keepLogs: boolean;
+}
+
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+const TARGETS: TargetName[] = ['engine', 'acerelay', 'nginx', 'pipe'];
+const SCENARIOS: ScenarioName[] = ['unpaced', 'fanout', 'multi', 'join'];
+
+function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!allowed.includes(i as T)) throw new BenchUsageError(`${flag}: "${i}" is not one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function unit<T>(flag: string, value: string, parse: (v: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    if (err instanceof UnitError) throw new BenchUsageError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const out: BenchArgs = {
+    help: false,
+    full: false,
+    bitrate: 4_000_000,
+    windowMs: -1,
+    warmupMs: 1_500,
+    targets: TARGETS,
+    scenarios: SCENARIOS,
+    players: [],
+    cpuProf: false,
+    cpuProfOn: 'fanout',
+    docs: 'docs/benchmarks.md',
+    keepLogs: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = () => {
+      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new BenchUsageError(`${name}: needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--help':
+      case '-h':
+        out.help = true;
+        break;
+      case '--full':
+        out.full = true;
+        break;
+      case '--keep-logs':
+        out.keepLogs = true;
+        break;
+      case '--cpu-prof':
+        out.cpuProf = true;
+        break;
+      case '--cpu-prof-on': {
+        const v = value();
+        if (v !== 'fanout' && v !== 'multi' && v !== 'unpaced') throw new BenchUsageError('--cpu-prof-on: "fanout", "multi" or "unpaced"');
+        out.cpuProf = true;
+        out.cpuProfOn = v;
+        break;
+      }
+      case '--bitrate':
+        out.bitrate = unit(name, value(), parseBitrate);
+        if (out.bitrate <= 0) throw new BenchUsageError('--bitrate: the paced scenarios need a rate above 0 (the unpaced one always runs at 0)');
+        break;
+      case '--window':
+        out.windowMs = unit(name, value(), parseDuration);
+        break;
+      case '--warmup':
+        out.warmupMs = unit(name, value(), parseDuration);
+        break;
+      case '--targets':
+        out.targets = list(name, value(), TARGETS);
+        break;
+      case '--scenarios':
+        out.scenarios = list(name, value(), SCENARIOS);
+        break;
+      case '--players': {
+        const v = value();
+        out.players = v.split(',').map((s) => {
+          if (!/^\d+$/.test(s.trim()) || Number(s) < 1) throw new BenchUsageError(`--players: "${s}" is not a whole number ≥ 1`);
+          return Number(s);
+        });
+        break;
+      }
+      case '--docs': {
+        const v = value();
+        out.docs = v === 'none' ? null : v;
+        break;
+      }
+      default:
+        throw new BenchUsageError(`${name}: unknown flag (see --help)`);
+    }
+  }
+  if (out.windowMs < 0) out.windowMs = out.full ? 5_000 : 3_000;
+  if (out.players.length === 0) out.players = out.full ? [1, 10, 100, 500, 1000] : [1, 10, 100];
+  return out;
+}

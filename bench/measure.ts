@@ -1,0 +1,167 @@
+/**
+ * One measured run of players against one target: open them, let the start bursts pass,
+ * then a window in which the load client counts bytes and lag while the runner reads the
+ * proxy's CPU and memory from /proc (and its probe for event-loop delay, heap and backlog).
+ */
+import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoadClient } from './load/driver.ts';
+import type { OpenResult, TtfbResult, WindowResult } from './load/protocol.ts';
+import type { Target } from './load/player.ts';
+import type { Service } from './processes.ts';
+import { busyShare, groupCpu, groupRss, machineCpu } from './proc-stats.ts';
+import { probe, type ProbeSnapshot } from './probe-reader.ts';
+import { median, round } from './stats.ts';
+
+/** The load client counts as the bottleneck past this share of one core. */
+export const CLIENT_BOUND_SHARE = 0.85;
+/** The source (simulator) likewise. */
+export const SOURCE_BOUND_SHARE = 0.85;
+/** Every core busy: figures measure the machine as much as the proxy. */
+export const MACHINE_SATURATED = 0.95;
+/** CPU used by processes outside the run (cores) worth a word: someone else shares the machine. */
+export const BACKGROUND_NOTICE = 0.3;
+
+export interface StreamsSpec {
+  target: Target;
+  /** The proxy under test; null for the engine itself. */
+  proxy: Service | null;
+  source: Service;
+  channels: string[];
+  /** Bytes/s of the stream; 0 = unpaced. */
+  rate: number;
+  warmupMs: number;
+  windowMs: number;
+  batch: number;
+  batchGapMs: number;
+}
+
+export interface ProxyFigures {
+  cpuSeconds: number;
+  /** Proxy CPU seconds per GB delivered to players in the window. */
+  cpuPerGB: number;
+  rssBaseMiB: number;
+  rssMiB: number;
+  rssPerPlayerKiB: number;
+  /** Node proxies: (heap + external) growth per player after a GC, backlog excluded. */
+  heapPerPlayerKiB: number | null;
+  backlogMiB: number | null;
+  loopDelay: { p50: number; p99: number; max: number } | null;
+  /** The window on the proxy's monotonic clock (µs), to cut a CPU profile to it. */
+  windowMonoUs: [number, number] | null;
+}
+
+export interface StreamsResult {
+  target: string;
+  players: number;
+  channels: number;
+  open: OpenResult;
+  window: WindowResult;
+  /** MB/s delivered to all players together. */
+  mbPerS: number;
+  proxy: ProxyFigures | null;
+  sourceCpuShare: number;
+  clientCpuShare: number;
+  machineBusy: number;
+  /** Cores busy outside the proxy, the source and the load client (other processes, the kernel's own threads). */
+  backgroundCores: number;
+  bottlenecks: string[];
+}
+
+const MiB = 1024 * 1024;
+
+function heapish(s: ProbeSnapshot | null): number | null {
+  return s ? s.mem.heapUsed + s.mem.external : null;
+}
+
+export async function measureStreams(client: LoadClient, spec: StreamsSpec): Promise<StreamsResult> {
+  const { proxy, source } = spec;
+  const base = proxy ? await probe(proxy) : null;
+  const rssBase = proxy ? groupRss(proxy.group) : 0;
+
+  const open = await client.send<OpenResult>({
+    op: 'open',
+    target: spec.target,
+    channels: spec.channels,
+    batch: spec.batch,
+    batchGapMs: spec.batchGapMs,
+    timeoutMs: 15_000,
+    rate: spec.rate,
+  });
+  await sleep(spec.warmupMs);
+
+  // Window start: reset the proxy's loop-delay histogram, then read every counter.
+  const start = proxy ? await probe(proxy) : null;
+  const cpu0 = proxy ? groupCpu(proxy.group) : 0;
+  const src0 = groupCpu(source.group);
+  const m0 = machineCpu();
+  await client.send({ op: 'windowStart' });
+  const rss: number[] = [];
+  const until = Date.now() + spec.windowMs;
+  while (Date.now() < until) {
+    if (proxy) rss.push(groupRss(proxy.group));
+    await sleep(Math.min(250, Math.max(0, until - Date.now())));
+  }
+  const window = await client.send<WindowResult>({ op: 'windowEnd' });
+  const cpu1 = proxy ? groupCpu(proxy.group) : 0;
+  const src1 = groupCpu(source.group);
+  const m1 = machineCpu();
+  const end = proxy ? await probe(proxy) : null;
+  await client.send({ op: 'close' });
+
+  const players = spec.channels.length;
+  const seconds = window.seconds;
+  let proxyFigures: ProxyFigures | null = null;
+  if (proxy) {
+    const rssNow = median(rss);
+    const heap0 = heapish(base);
+    const heap1 = heapish(end);
+    const backlog = end ? end.backlog : null;
+    proxyFigures = {
+      cpuSeconds: round(cpu1 - cpu0, 3),
+      cpuPerGB: round((cpu1 - cpu0) / (window.bytes / 1e9), 2),
+      rssBaseMiB: round(rssBase / MiB, 1),
+      rssMiB: round(rssNow / MiB, 1),
+      rssPerPlayerKiB: round((rssNow - rssBase) / players / 1024, 1),
+      heapPerPlayerKiB:
+        heap0 !== null && heap1 !== null ? round((heap1 - heap0 - (backlog ?? 0) + (base?.backlog ?? 0)) / players / 1024, 1) : null,
+      backlogMiB: backlog === null ? null : round(backlog / MiB, 2),
+      loopDelay: end?.eld ? { p50: round(end.eld.p50, 2), p99: round(end.eld.p99, 2), max: round(end.eld.max, 1) } : null,
+      windowMonoUs: start && end ? [start.leftUs, end.enteredUs] : null,
+    };
+  }
+  const sourceCpuShare = round((src1 - src0) / seconds, 2);
+  const clientCpuShare = round(window.clientCpuSeconds / seconds, 2);
+  const machineBusy = round(busyShare(m0, m1), 2);
+  const proxyCores = proxy ? (cpu1 - cpu0) / seconds : 0;
+  const backgroundCores = round(Math.max(0, machineBusy * cpus().length - proxyCores - (src1 - src0) / seconds - window.clientCpuSeconds / seconds), 2);
+  const bottlenecks: string[] = [];
+  if (clientCpuShare >= CLIENT_BOUND_SHARE) bottlenecks.push('load client bound');
+  if (sourceCpuShare >= SOURCE_BOUND_SHARE) bottlenecks.push('source bound');
+  if (machineBusy >= MACHINE_SATURATED) bottlenecks.push('machine saturated');
+  if (backgroundCores >= BACKGROUND_NOTICE) bottlenecks.push(`${backgroundCores} cores busy outside the run`);
+  return {
+    target: spec.target.name,
+    players,
+    channels: new Set(spec.channels).size,
+    open,
+    window,
+    mbPerS: round(window.bytes / seconds / 1e6, 1),
+    proxy: proxyFigures,
+    sourceCpuShare,
+    clientCpuShare,
+    machineBusy,
+    backgroundCores,
+    bottlenecks,
+  };
+}
+
+export interface TtfbSpec {
+  target: Target;
+  channels: string[];
+  gapMs: number;
+}
+
+export async function measureTtfb(client: LoadClient, spec: TtfbSpec): Promise<TtfbResult> {
+  return client.send<TtfbResult>({ op: 'ttfb', target: spec.target, channels: spec.channels, gapMs: spec.gapMs, timeoutMs: 10_000 });
+}

@@ -1,0 +1,137 @@
+/**
+ * One benchmark run's processes and its measured runs: starts the source and the proxies for
+ * a phase, samples their idle CPU, and measures players against one target at a time.
+ *
+ * Fairness: an engine session has one reader, so every reference needs one engine session
+ * per player (N players on "one channel" are N sessions of N ids carrying the same stream);
+ * acerelay reads one session per channel and fans it out. That difference is what is compared.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchArgs, TargetName } from './args.ts';
+import type { LoadClient } from './load/driver.ts';
+import type { Target } from './load/player.ts';
+import { measureStreams, type StreamsResult } from './measure.ts';
+import { startAcerelay, startNginx, startPipe, startSim, type Service, type SimService } from './processes.ts';
+import type { BenchResults } from './report.ts';
+import { round } from './stats.ts';
+import { groupCpu } from './proc-stats.ts';
+
+/** The engine's start answer: short, so cold-start trials stay quick; the overhead is a difference anyway. */
+export const START_DELAY_MS = 100;
+const BATCH = 50;
+const BATCH_GAP_MS = 20;
+/** After closing a run's players: acerelay's linger (1 s in the bench) plus its stop call. */
+const SETTLE_MS = 1_500;
+const SETTLE_REFERENCE_MS = 500;
+/** Long enough for /proc's 10 ms ticks to say something about a nearly idle process. */
+const IDLE_SAMPLE_MS = 3_000;
+/** Throughput on a shared machine is noisy: the best of a few short interleaved rounds. */
+export const UNPACED_ROUNDS = 2;
+export const UNPACED_WINDOW_MS = 2_000;
+
+export interface Bound {
+  name: TargetName;
+  target: Target;
+  proxy: Service | null;
+}
+
+export function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+/** A 40-hex content id nobody used yet (never starting with "dead": the sim fails those). */
+export function freshId(): string {
+  return `be${randomBytes(19).toString('hex')}`;
+}
+
+function channelsFor(t: Bound, channels: number, perChannel: number): string[] {
+  const out: string[] = [];
+  for (let c = 0; c < channels; c++) {
+    // acerelay: one id per channel, shared by its players; a reference: one id per player.
+    const shared = freshId();
+    for (let p = 0; p < perChannel; p++) out.push(t.target.mode === 'relay' ? shared : freshId());
+  }
+  return out;
+}
+
+export class Run {
+  readonly services: Service[] = [];
+  client: LoadClient | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly args: BenchArgs,
+    readonly results: BenchResults,
+  ) {}
+
+  async stopAll(): Promise<void> {
+    await Promise.allSettled(this.services.splice(0).map((s) => s.stop()));
+  }
+
+  /** Starts the source and every requested proxy on it, runs `fn`, stops them all. */
+  async phase(bitrate: number, fn: (sim: SimService, targets: Bound[]) => Promise<void>): Promise<void> {
+    const sim = await startSim(this.dir, { bitrate, startDelayMs: START_DELAY_MS, name: `sim-${bitrate}` });
+    this.services.push(sim);
+    const targets: Bound[] = [];
+    const want = new Set(this.args.targets);
+    try {
+      if (want.has('engine')) targets.push({ name: 'engine', target: { name: 'engine', base: sim.engineUrl, mode: 'session' }, proxy: null });
+      if (want.has('acerelay')) {
+        const s = await startAcerelay(this.dir, { engineUrl: sim.engineUrl });
+        this.services.push(s);
+        targets.push({ name: 'acerelay', target: { name: 'acerelay', base: s.url, mode: 'relay' }, proxy: s });
+      }
+      if (want.has('nginx')) {
+        const s = await startNginx(this.dir, sim.engineUrl);
+        if (s) {
+          this.services.push(s);
+          targets.push({ name: 'nginx', target: { name: 'nginx', base: s.url, mode: 'session' }, proxy: s });
+        } else this.note('nginx: /usr/sbin/nginx is absent (Debian: apt-get install nginx-light); its column is skipped');
+      }
+      if (want.has('pipe')) {
+        const s = await startPipe(this.dir, sim.engineUrl);
+        this.services.push(s);
+        targets.push({ name: 'pipe', target: { name: 'pipe', base: s.url, mode: 'session' }, proxy: s });
+      }
+      await this.idle(targets);
+      await fn(sim, targets);
+    } finally {
+      await this.stopAll();
+    }
+  }
+
+  /** Each proxy's CPU with no player at all: at a few players, per-GB figures are mostly this. */
+  async idle(targets: Bound[]): Promise<void> {
+    const proxies = targets.filter((t) => t.proxy && !(t.name in this.results.idleCores));
+    if (proxies.length === 0) return;
+    await sleep(500);
+    const before = proxies.map((t) => groupCpu(t.proxy!.group));
+    await sleep(IDLE_SAMPLE_MS);
+    proxies.forEach((t, i) => (this.results.idleCores[t.name] = round((groupCpu(t.proxy!.group) - before[i]!) / (IDLE_SAMPLE_MS / 1000), 3)));
+  }
+
+  note(text: string): void {
+    if (!this.results.notes.includes(text)) this.results.notes.push(text);
+  }
+
+  async streams(sim: SimService, t: Bound, channels: number, perChannel: number, rate: number, windowMs: number): Promise<StreamsResult> {
+    const r = await measureStreams(this.client!, {
+      target: t.target,
+      proxy: t.proxy,
+      source: sim,
+      channels: channelsFor(t, channels, perChannel),
+      rate,
+      warmupMs: rate > 0 ? this.args.warmupMs : 500,
+      windowMs,
+      batch: BATCH,
+      batchGapMs: BATCH_GAP_MS,
+    });
+    const extra = r.bottlenecks.length ? ` [${r.bottlenecks.join(', ')}]` : '';
+    const keep = rate > 0 ? ` ${r.window.keepingUp}/${r.players} at ≥99%, lag p99 ${r.window.lagMs.p99} ms` : '';
+    log(`  ${t.name}: ${r.mbPerS} MB/s${keep}${r.proxy ? `, proxy ${r.proxy.cpuPerGB} CPU-s/GB` : ''}${extra}`);
+    // acerelay lingers on a channel after its last player; the references' sessions end with their reader.
+    await sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
+    return r;
+  }
+}
