@@ -106,10 +106,10 @@ export function renderMarkdown(res: BenchResults): string {
     `shown from ${MEMORY_MIN_PLAYERS} players on (below, GC timing and first-use growth are larger than what is measured). Per-channel memory`,
     '(replay window, PES hold-back) counts towards the players of that channel.',
     '',
-    '**Why acerelay\'s lag is ~0.3–0.4 s.** acerelay holds back each audio/video PID\'s open PES until it completes, so a failing',
-    'upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`). An AAC PES from ffmpeg\'s muxer carries ~1/3 s of',
-    'audio (320–341 ms in the simulator\'s clip), and order is kept, so bytes go out in bursts about that far apart: each player sits that much behind the engine, steadily',
-    '(the "at real time" share is unaffected). The references pass bytes as they come.',
+    '**Why acerelay\'s lag is higher than the references\'.** acerelay holds back the frame being received (the open video PES)',
+    'until it completes, so a failing upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`): about one video',
+    'frame of delay, bytes going out per frame. With many players one frame\'s bytes go to every socket in one event-loop turn,',
+    'which shows in lag p99 and loop delay. The references pass bytes as they come.',
     '',
   );
   const idle = Object.entries(res.idleCores);

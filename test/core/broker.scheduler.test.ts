@@ -1,0 +1,83 @@
+/**
+ * The broker under every ordering fast-check's scheduler can think of: provisioning calls
+ * finishing (or failing) in any order, sessions leaving at any moment. Grants stay in arrival
+ * order, provisioning never exceeds its concurrency, no engine gets two sessions.
+ */
+import { expect, test } from 'vitest';
+import fc from 'fast-check';
+import { ManualClock } from '../../src/clock.ts';
+import { EngineBroker, type Grant } from '../../src/core/engine-broker.ts';
+import { healthyStatus } from '../support/pure-world.ts';
+import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
+
+test('grants in arrival order, bounded provisioning and engine load, whatever the interleaving', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.scheduler(),
+      fc.integer({ min: 2, max: 8 }),
+      fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      async (s, sessions, failures, leaves) => {
+        const clock = new ManualClock(0);
+        let inFlight = 0;
+        let most = 0;
+        let next = 0;
+        const broker = new EngineBroker(
+          {
+            clock,
+            maxPerEngine: 1,
+            provisionConcurrency: 2,
+            probeIntervalMs: 30_000,
+            orchestrator: {
+              provision: () => {
+                inFlight++;
+                most = Math.max(most, inFlight);
+                const n = next++;
+                const fail = failures[n % failures.length]!;
+                return s
+                  .schedule(Promise.resolve(n), `provision ${n}${fail ? ' (fails)' : ''}`)
+                  .then((i) => {
+                    inFlight--;
+                    if (fail) throw new ProvisionError(500, 'failed', 'general_error', 'no', null, false, false);
+                    return { containerId: `c${i}`, containerName: null, hostHttpPort: 7000 + i, containerHttpPort: 7000 + i };
+                  });
+              },
+              locate: async (r) => ({ host: '10.0.0.1', port: r.hostHttpPort ?? 0 }),
+            },
+          },
+          { kind: 'fresh', status: healthyStatus(), engines: [], observedAt: 0, polledAt: 0, error: null, failures: 0 },
+        );
+        const granted: number[] = [];
+        const enginesOf = new Map<string, string>();
+        const done: Promise<unknown>[] = [];
+        for (let i = 1; i <= sessions; i++) {
+          const id = `s${i}`;
+          broker.request({
+            sessionId: id,
+            seq: i,
+            infohash: null,
+            exclude: [],
+            listener: (u) => {
+              if (u.type !== 'granted') return;
+              granted.push(i);
+              const grant: Grant = u.grant;
+              if (grant.kind === 'engine') enginesOf.set(id, grant.engine.containerId);
+              else done.push(broker.provision(id).then((e) => enginesOf.set(id, e.containerId), () => broker.release(id)));
+            },
+          });
+          if (leaves[i - 1]) done.push(s.schedule(Promise.resolve(), `s${i} leaves`).then(() => broker.release(id)));
+        }
+        await s.waitAll();
+        await Promise.allSettled(done);
+        // Capacity was granted in arrival order.
+        expect(granted).toEqual([...granted].sort((a, b) => a - b));
+        expect(most).toBeLessThanOrEqual(2);
+        const perEngine = new Map<string, number>();
+        for (const slot of broker.describe().slots) perEngine.set(slot.engineId, (perEngine.get(slot.engineId) ?? 0) + 1);
+        for (const n of perEngine.values()) expect(n).toBeLessThanOrEqual(1);
+        broker.close();
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
