@@ -221,12 +221,6 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     monitor.check(clock.now());
     theRelay.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
-  let pruning: TimerHandle | undefined;
-  const prune = () => {
-    journal?.prune();
-    pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
-  };
-  pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
   };
   housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
   let pruning: TimerHandle | undefined;

@@ -67,3 +67,18 @@ export function discard(body: { on(event: 'error', fn: () => void): unknown; des
   body.on('error', () => {});
   body.destroy();
 }
+
+/** Reads a whole (small) body as text, giving up past `limit` bytes with `tooLarge()`'s error. */
+export async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number, tooLarge: () => Error): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,6 +1,6 @@
 /** The one place that makes a JSON call to an engine and maps failures to engine errors. */
 import { request, type Dispatcher } from 'undici';
-import { classifyTransportError, discard, deadline, describeTransportError, isCallerAbort, undiciTimeout } from '../http-errors.ts';
+import { classifyTransportError, discard, deadline, describeTransportError, isCallerAbort, undiciTimeout, readLimited } from '../http-errors.ts';
 import type { Clock } from '../../clock.ts';
 import { EngineBadResponseError, EngineHttpError, EngineTimeoutError, EngineUnreachableError } from './errors.ts';
 
@@ -35,7 +35,7 @@ export async function getJson(url: URL, options: EngineCallOptions): Promise<unk
       discard(res.body);
       throw new EngineBadResponseError(`${where}: unexpected redirect ${status}`);
     }
-    text = await readLimited(res.body, MAX_BODY);
+    text = await readLimited(res.body, MAX_BODY, () => new EngineBadResponseError(`answer larger than ${MAX_BODY} bytes`));
   } catch (err) {
     if (err instanceof EngineBadResponseError) throw err;
     if (isCallerAbort(err, options.signal)) throw err;
@@ -54,19 +54,6 @@ export async function getJson(url: URL, options: EngineCallOptions): Promise<unk
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new EngineBadResponseError(`answer larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** The `{"response": …, "error": …}` envelope every middleware call answers with. */
 export function envelope(body: unknown, where: string): { response: unknown; error: string | null } {

@@ -3,7 +3,7 @@
  * body size limit, JSON decoding and the mapping of transport failures to our errors.
  */
 import { request, type Dispatcher } from 'undici';
-import { classifyTransportError, deadline, describeTransportError, isCallerAbort, redact, undiciTimeout } from '../http-errors.ts';
+import { classifyTransportError, deadline, describeTransportError, isCallerAbort, redact, undiciTimeout, readLimited } from '../http-errors.ts';
 import type { Clock } from '../../clock.ts';
 import {
   OrchestratorAuthError,
@@ -64,7 +64,7 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
       headersTimeout: undiciTimeout(timeoutMs, opts.clock),
       bodyTimeout: undiciTimeout(timeoutMs, opts.clock),
     });
-    const text = await readLimited(res.body, MAX_BODY);
+    const text = await readLimited(res.body, MAX_BODY, () => new OrchestratorBadResponseError(`answer larger than ${MAX_BODY} bytes`));
     const contentType = String(res.headers['content-type'] ?? '');
     let json: unknown;
     if (text.length > 0) {
@@ -91,19 +91,6 @@ export async function call(opts: OrchestratorHttpOptions, method: 'GET' | 'POST'
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new OrchestratorBadResponseError(`answer larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /**
  * A short, printable account of an error body: the `detail` when there is one, else the
