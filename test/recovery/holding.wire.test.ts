@@ -41,8 +41,15 @@ describe('VPN down when the player connects', () => {
 
   test('(c) the keep-alive bytes a held player gets are valid TS null packets at a low rate', async () => {
     stack = await startStack({ env: { ACERELAY_HOLD_MAX: '60s' } });
+    // Ready once the first status poll said so.
+    expect(await eventually(async () => (await fetch(`${stack!.url}/readyz`)).status === 200, 5_000)).toBe(true);
     await stack.sim.control('vpn', { connected: false });
     await eventually(() => stack!.acerelay.feed.current().status?.vpn.connected === false, 5_000);
+    // Not ready for a new channel, and saying why.
+    const ready = await fetch(`${stack.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await ready.json()) as { reason: string }).reason).toContain('vpn');
     const started = Date.now();
     const cap = await play(`${stack.url}/ace/getstream?id=${CONTENT[1]}`, { maxMs: 4_000 });
     const elapsed = (Date.now() - started) / 1000;
