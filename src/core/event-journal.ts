@@ -31,6 +31,13 @@ export class EventJournal implements StreamEventSink {
   }
 
   flush(ms: number): Promise<boolean> {
+    // Events still on their way to the outbox (waiting for their entry, or for the journal's
+    // batched write) must be in it before it is asked whether everything went out.
+    for (const [session, items] of this.waiting) {
+      this.waiting.delete(session);
+      for (const item of items) this.outbox?.enqueue(item);
+    }
+    this.journal?.flush();
     return this.outbox ? this.outbox.flush(ms) : Promise.resolve(true);
   }
 
