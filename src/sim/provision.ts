@@ -32,6 +32,8 @@ export async function handleProvision(orch: FakeOrchestrator, req: http.Incoming
   const entry: SimProvision = { t: orch.now(), done_at: null, http_status: null, code: null, container_id: null, incarnation: orch.incarnation };
   orch.provisions.push(entry);
   const answer = (status: number, code: string | null, payload: unknown, text = false) => {
+    // Dropped with its connection (orchestrator down or restarting): nobody hears the answer.
+    if (entry.code === 'connection_dropped') return;
     entry.done_at = orch.now();
     entry.http_status = status;
     entry.code = code;

@@ -106,6 +106,12 @@ export class Simulator implements ControlHttpTarget {
     if (mode === 'down' || mode === 'restart') {
       this.server.refuse();
       this.server.destroyConnections(false, this.controlSockets);
+      // Their connections are gone: for the caller these calls ended now, unanswered.
+      for (const p of orch.provisions) {
+        if (p.done_at !== null) continue;
+        p.done_at = orch.now();
+        p.code = 'connection_dropped';
+      }
     }
     const snapshot = { ...this.mode };
     if (timed) {
