@@ -67,9 +67,13 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
     });
   }
 
+  /** The relay's id for this player (for log lines). */
+  private playerId: string | null = null;
+
   /** Connects the connection to its client actor once the relay created it. */
-  bind(send: (event: ClientEvent) => void): void {
+  bind(send: (event: ClientEvent) => void, playerId?: string): void {
     this.send = send;
+    this.playerId = playerId ?? null;
     if (this.res.destroyed || this.req.socket.destroyed) send({ type: 'DISCONNECTED' });
   }
 
@@ -105,6 +109,11 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
   finish(outcome: Outcome, error: ClientError | null): void {
     if (this.finished) return;
     this.finished = true;
+    const level = outcome === 'disconnected' || outcome === 'shutdown' ? 'info' : 'warn';
+    this.deps.log[level](
+      { player: this.playerId ?? this.id, outcome, error: error?.code ?? null, reason: error?.message ?? null, bytes: this.mediaBytes, ms: this.deps.clock.now() - this.openedAt },
+      'player ended',
+    );
     this.unhold();
     this.detach();
     if (outcome === 'disconnected' || this.res.destroyed) {
@@ -152,7 +161,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
   drop(reason: 'slow' | 'memory' | 'stalled'): void {
     if (this.finished) return;
     this.deps.metrics.slowDrops.inc({ reason });
-    this.deps.log.warn({ player: this.id, reason, backlog: this.backlog() }, 'player dropped');
+    this.deps.log.warn({ player: this.playerId ?? this.id, reason, backlog: this.backlog() }, 'player dropped');
     this.send({ type: 'DROPPED', reason });
   }
 

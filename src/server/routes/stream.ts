@@ -34,7 +34,7 @@ export function streamRoutes(app: FastifyInstance, relay: Relay, deps: Connectio
         try {
           const client = relay.connect(request, conn);
           deps.log.info({ player: client.id, session: client.sessionId, key: request.key }, 'player connected');
-          conn.bind((event) => client.actor.send(event));
+          conn.bind((event) => client.actor.send(event), client.id);
         } catch (err) {
           sendError(reply.raw, err instanceof AcerelayError ? err : new AcerelayError('internal'));
           if (!(err instanceof AcerelayError)) deps.log.error({ err }, 'could not connect a player');
