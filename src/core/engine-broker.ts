@@ -253,8 +253,10 @@ export class EngineBroker {
     } finally {
       this.pumping = false;
     }
-    // Listeners run after the queue is consistent: they may call back into the broker.
-    for (const notify of notices) notify();
+    // Listeners run after the queue is consistent (they may call back into the broker), and
+    // after whatever transition caused this pump has finished: a grant that follows a
+    // departure is then seen (and journaled) after the departure.
+    if (notices.length > 0) queueMicrotask(() => notices.forEach((notify) => notify()));
   }
 
   private pumpOnce(notices: Array<() => void>): void {

@@ -75,8 +75,8 @@ describe('normal flow', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.0s p1  requesting                         init",
+        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.3s s1  running.connecting                 done",
         "   0.4s p1  streaming                          SESSION_PHASE",
         "   0.4s s1  running.streaming                  UPSTREAM_SYNCED",
@@ -117,9 +117,9 @@ describe('vpn_disconnected', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.waiting_vpn                   SESSION_PHASE",
+        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "  30.0s p1  held.waiting_engine                SESSION_PHASE",
         "  30.0s s1  starting                           BROKER_ENGINE",
         "  30.3s s1  running.connecting                 done",
@@ -160,10 +160,10 @@ describe('circuit_breaker', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "   0.0s p1  requesting                         init",
-        "   0.0s s1  cancelled                          PLAYER_LEFT",
         "   0.0s p1  ended                              SESSION_PHASE",
+        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
+        "   0.0s s1  cancelled                          PLAYER_LEFT",
       ]
     `);
   });
@@ -190,9 +190,9 @@ describe('circuit_breaker', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.circuit_wait                  SESSION_PHASE",
+        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "  20.0s p1  held.waiting_engine                SESSION_PHASE",
         "  20.0s s1  provisioning                       BROKER_PROVISION",
         "  20.1s s1  acquiring.choosing                 error",
@@ -253,34 +253,34 @@ describe('max_capacity', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.0s p1  requesting                         init",
+        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.3s s1  running.connecting                 done",
         "   0.4s p1  streaming                          SESSION_PHASE",
         "   0.4s s1  running.streaming                  UPSTREAM_SYNCED",
         "   1.0s s2  acquiring.choosing                 init",
-        "   1.0s s2  acquiring.waiting                  BROKER_WAIT",
         "   1.0s p2  requesting                         init",
         "   1.0s p2  held.queued_capacity               SESSION_PHASE",
+        "   1.0s s2  acquiring.waiting                  BROKER_WAIT",
         "   1.1s s3  acquiring.choosing                 init",
-        "   1.1s s3  acquiring.waiting                  BROKER_WAIT",
         "   1.1s p3  requesting                         init",
         "   1.1s p3  held.queued_capacity               SESSION_PHASE",
+        "   1.1s s3  acquiring.waiting                  BROKER_WAIT",
         "   2.1s s1  running.lingering                  PLAYER_LEFT",
         "   2.1s p1  ended                              DISCONNECTED",
         "   3.1s s1  stopping                           after:linger",
+        "   3.1s s1  stopped                            done",
         "   3.1s p2  held.waiting_engine                SESSION_PHASE",
         "   3.1s s2  starting                           BROKER_ENGINE",
-        "   3.1s s1  stopped                            done",
         "   3.4s s2  running.connecting                 done",
         "   3.5s p2  streaming                          SESSION_PHASE",
         "   3.5s s2  running.streaming                  UPSTREAM_SYNCED",
         "   5.1s s2  running.lingering                  PLAYER_LEFT",
         "   5.1s p2  ended                              DISCONNECTED",
         "   6.1s s2  stopping                           after:linger",
+        "   6.1s s2  stopped                            done",
         "   6.1s p3  held.waiting_engine                SESSION_PHASE",
         "   6.1s s3  starting                           BROKER_ENGINE",
-        "   6.1s s2  stopped                            done",
         "   6.4s s3  running.connecting                 done",
         "   6.5s p3  streaming                          SESSION_PHASE",
         "   6.5s s3  running.streaming                  UPSTREAM_SYNCED",
@@ -330,9 +330,9 @@ describe('general_error and content failures', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  provisioning                       BROKER_PROVISION",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.waiting_engine                SESSION_PHASE",
+        "   0.0s s1  provisioning                       BROKER_PROVISION",
         "   0.3s p1  ended                              SESSION_PHASE",
         "   0.3s s1  failed                             error",
       ]
@@ -367,9 +367,9 @@ describe('engine slow after provisioning', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  provisioning                       BROKER_PROVISION",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.waiting_engine                SESSION_PHASE",
+        "   0.0s s1  provisioning                       BROKER_PROVISION",
         "   0.5s s1  engine_check                       done",
         "   0.6s s1  engine_backoff                     error",
         "   1.6s s1  engine_check                       after:engineReadyBackoff",
@@ -412,9 +412,9 @@ describe('mid-stream failure', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.0s p1  requesting                         init",
         "   0.0s p2  requesting                         init",
+        "   0.0s s1  starting                           BROKER_ENGINE",
         "   0.3s s1  running.connecting                 done",
         "   0.4s p1  streaming                          SESSION_PHASE",
         "   0.4s p2  streaming                          SESSION_PHASE",
@@ -475,9 +475,9 @@ describe('orchestrator unreachable', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.waiting_orchestrator          SESSION_PHASE",
+        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "  10.0s p1  held.waiting_engine                SESSION_PHASE",
         "  10.0s s1  starting                           BROKER_ENGINE",
         "  10.3s s1  running.connecting                 done",
@@ -518,9 +518,9 @@ describe('HOLD_MAX', () => {
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
-        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "   0.0s p1  requesting                         init",
         "   0.0s p1  held.waiting_orchestrator          SESSION_PHASE",
+        "   0.0s s1  acquiring.waiting                  BROKER_WAIT",
         "  30.0s s1  cancelled                          PLAYER_LEFT",
         "  30.0s p1  ended                              after:holdMax",
       ]
