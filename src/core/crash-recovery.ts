@@ -41,7 +41,11 @@ export interface RecoveryReport {
   resumed: number;
 }
 
-export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport> {
+/**
+ * Journals the recovery at once (ends queued, sessions closed); the engine cleanups run in the
+ * background (`cleanups`) so players are served meanwhile — the janitor retries what fails.
+ */
+export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport & { cleanups: Promise<void> }> {
   const { journal, clock, logger } = deps;
   const report: RecoveryReport = { sessions: 0, players: 0, stopped: 0, stopFailed: 0, ends: 0, droppedStarts: 0, resumed: 0 };
 
@@ -124,7 +128,9 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       );
     }
   }
-  await Promise.all(stops);
   if (report.sessions + report.players + report.resumed + report.droppedStarts > 0) logger.info(report, 'recovered from the previous run');
-  return report;
+  const cleanups = Promise.all(stops).then(() => {
+    if (stops.length > 0) logger.info({ stopped: report.stopped, failed: report.stopFailed }, 'engine sessions of the previous run cleaned up');
+  });
+  return { ...report, cleanups };
 }

@@ -88,12 +88,14 @@ interface Ticket {
 }
 
 const OUR_IDS_KEPT = 10_000;
+/** A provisioned engine the orchestrator still does not list after this long is forgotten. */
+const PROVISIONED_GRACE_MS = 60_000;
 
 export class EngineBroker {
   private queue: Pending[] = [];
   private readonly slots = new Map<string, Slot>();
   private readonly tickets = new Map<string, Ticket>();
-  private readonly provisioned = new Map<string, BrokerEngine>();
+  private readonly provisioned = new Map<string, BrokerEngine & { at: number }>();
   private readonly suspects = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
   /** Stream ids we announced: the orchestrator's lists lag behind, so ours are never "foreign". */
@@ -117,8 +119,11 @@ export class EngineBroker {
   /** A new status poll arrived. */
   updateFeed(feed: FeedState): void {
     this.feed = feed;
-    for (const id of this.provisioned.keys()) {
-      if (feed.engines?.some((e) => e.containerId === id)) this.provisioned.delete(id);
+    const now = this.opts.clock.now();
+    for (const [id, e] of this.provisioned) {
+      const listed = feed.engines?.some((x) => x.containerId === id);
+      // Listed: the feed knows it now. Still unlisted well after it was made: it died young.
+      if (listed || (feed.kind === 'fresh' && now - e.at > PROVISIONED_GRACE_MS)) this.provisioned.delete(id);
     }
     this.pump();
   }
@@ -162,6 +167,8 @@ export class EngineBroker {
   /** The engine failed one of our sessions: rank it last for a while. */
   reportFailure(engineId: string): void {
     this.suspects.set(engineId, this.opts.clock.now() + (this.opts.suspectMs ?? 30_000));
+    // One we made ourselves that fails before the orchestrator even lists it is not worth keeping.
+    this.provisioned.delete(engineId);
   }
 
   /** Make the one provisioning call this session was granted. */
@@ -183,7 +190,9 @@ export class EngineBroker {
         origin: 'provisioned',
         managed: true,
       };
-      if (!this.feed.engines?.some((e) => e.containerId === engine.containerId)) this.provisioned.set(engine.containerId, engine);
+      if (!this.feed.engines?.some((e) => e.containerId === engine.containerId)) {
+        this.provisioned.set(engine.containerId, { ...engine, at: this.opts.clock.now() });
+      }
       this.gate.end(this.opts.clock.now(), { ok: true });
       if (!ticket.cancelled) this.takeSlot(sessionId, engine.containerId, null);
       this.opts.onEnginesChanged?.();

@@ -166,14 +166,20 @@ export class Outbox {
     else this.settle(streamId, q);
   }
 
-  /** A fresh read of the orchestrator's started ids on a container (one call shared by concurrent ends). */
-  private listed(containerId: string, streamId: string): Promise<boolean> {
+  /**
+   * A fresh read of the orchestrator's started ids on a container. Concurrent ends share one
+   * call; a shared read may predate this stream's start, so "not listed" is asked once more
+   * on a read of its own before the end is given up.
+   */
+  private async listed(containerId: string, streamId: string): Promise<boolean> {
     let read = this.listing.get(containerId);
     if (!read) {
       read = this.opts.port.startedIds(containerId).finally(() => this.listing.delete(containerId));
       this.listing.set(containerId, read);
+      return (await read).has(streamId);
     }
-    return read.then((ids) => ids.has(streamId));
+    if ((await read).has(streamId)) return true;
+    return (await this.opts.port.startedIds(containerId)).has(streamId);
   }
 
   private finishItem(item: OutboxItem, result: 'delivered' | 'dropped' | 'unlisted', why?: string): void {

@@ -33,7 +33,15 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
     let lastData = opts.clock.now();
     let body: NodeJS.ReadableStream & { destroy(): void } | null = null;
     let valve: UpstreamValve | null = null;
-    const timers: TimerHandle[] = [];
+    // One handle per purpose, replaced when re-armed: a stream that runs for days keeps three.
+    const timers: Record<'sync' | 'silence' | 'stat', TimerHandle | undefined> = { sync: undefined, silence: undefined, stat: undefined };
+    const arm = (name: keyof typeof timers, fn: () => void, ms: number) => {
+      if (timers[name] !== undefined) opts.clock.clearTimeout(timers[name]);
+      timers[name] = opts.clock.setTimeout(() => {
+        timers[name] = undefined;
+        fn();
+      }, ms);
+    };
 
     const fail = (code: string, message: string) => {
       if (over) return;
@@ -45,23 +53,29 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       if (valve) channel.clearValve(valve);
       abort.abort();
       body?.destroy();
-      for (const t of timers) opts.clock.clearTimeout(t);
-      timers.length = 0;
+      for (const name of ['sync', 'silence', 'stat'] as const) {
+        if (timers[name] !== undefined) opts.clock.clearTimeout(timers[name]);
+        timers[name] = undefined;
+      }
     };
 
     channel.beginUpstream();
     const onSynced = () => {
       if (synced || over) return;
       synced = true;
+      if (timers.sync !== undefined) opts.clock.clearTimeout(timers.sync);
+      timers.sync = undefined;
       report({ type: 'UPSTREAM_SYNCED' });
     };
 
-    // Headers, then the first sync point, must come within the no-response timeout plus
-    // the empty timeout: a body of bytes with no random-access point is as good as none.
-    timers.push(
-      opts.clock.setTimeout(() => {
-        if (!synced) fail('ENGINE_NO_SYNC', `no PAT + random-access point within ${opts.noResponseTimeoutMs + opts.emptyTimeoutMs} ms`);
-      }, opts.noResponseTimeoutMs + opts.emptyTimeoutMs),
+    // Headers, then the first sync point, must come within the no-response timeout: a body
+    // of bytes with no random-access point is as good as none, and a player is waiting.
+    arm(
+      'sync',
+      () => {
+        if (!synced) fail('ENGINE_NO_SYNC', `no PAT + random-access point within ${opts.noResponseTimeoutMs} ms`);
+      },
+      opts.noResponseTimeoutMs,
     );
 
     // Silence is watched on our clock (undici's body timeout backs it up in real time).
@@ -70,19 +84,19 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       if (channel.throttled) lastData = opts.clock.now();
       const idle = opts.clock.now() - lastData;
       if (idle >= opts.emptyTimeoutMs) return fail('ENGINE_STALLED', `no bytes for ${idle} ms`);
-      timers.push(opts.clock.setTimeout(watchSilence, Math.min(1000, opts.emptyTimeoutMs - idle)));
+      arm('silence', watchSilence, Math.min(1000, opts.emptyTimeoutMs - idle));
     };
 
     const pollStat = () => {
       if (over || !engineSession.statUrl) return;
       opts.engine.stat(engineSession.statUrl, abort.signal).then(
         () => {
-          if (!over) timers.push(opts.clock.setTimeout(pollStat, statEvery));
+          if (!over) arm('stat', pollStat, statEvery);
         },
         (err: unknown) => {
           if (err instanceof EngineSessionGoneError) return fail('ENGINE_SESSION_GONE', err.message);
           // A stat that does not answer says nothing the body does not say better.
-          if (!over) timers.push(opts.clock.setTimeout(pollStat, statEvery));
+          if (!over) arm('stat', pollStat, statEvery);
         },
       );
     };
@@ -111,7 +125,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
         );
         playback.body.on('close', () => fail('ENGINE_EOF', 'the engine closed the stream'));
         watchSilence();
-        timers.push(opts.clock.setTimeout(pollStat, statEvery));
+        arm('stat', pollStat, statEvery);
       },
       (err: Error & { code?: string }) => {
         if (!over) fail(err.code ?? 'ENGINE_PLAYBACK_FAILED', err.message);

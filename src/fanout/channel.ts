@@ -41,6 +41,7 @@ export interface UpstreamValve {
 
 /** Every player at least this far behind (capped by half the backlog bound): pause the upstream. */
 const THROTTLE_AT = 1024 * 1024;
+const MIN_THROTTLE_AT = 64 * 1024;
 
 const DEFAULT_WINDOW = 8 * 1024 * 1024;
 /** Most held back for open PES (≈ 2 s at 4 Mbit/s) before giving up on a quiet PID. */
@@ -66,8 +67,10 @@ export class Channel {
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
-    this.window = new ReplayWindow(opts.windowBytes ?? DEFAULT_WINDOW);
-    this.throttleAt = Math.min(THROTTLE_AT, Math.floor(opts.bufferBytes / 2));
+    // A joiner gets the whole window at once: it must fit well inside one player's bound.
+    this.window = new ReplayWindow(Math.min(opts.windowBytes ?? DEFAULT_WINDOW, Math.floor(opts.bufferBytes / 2)));
+    // Above the socket's own high-water mark, so a paused upstream is always released by a 'drain'.
+    this.throttleAt = Math.max(MIN_THROTTLE_AT, Math.min(THROTTLE_AT, Math.floor(opts.bufferBytes / 2)));
   }
 
   /** Whether the upstream is paused because every player is behind (its silence is ours). */
@@ -115,26 +118,21 @@ export class Channel {
     if (parts.length === 0) return;
     // Usually one part; two when the chunk completed a packet held from the last one. The
     // tail takes them as they are (a join would copy the whole chunk); the rarer paths join.
-    if (!this.finder && !this.seam) {
-      this.emitPieces(this.tail.push(parts));
+    if (!this.finder) {
+      // After a failover every packet is rewritten, part by part (no join needed either).
+      this.emitPieces(this.tail.push(this.seam ? parts.map((p) => this.seam!.process(p)) : parts));
       return;
     }
     const aligned = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    let out = aligned;
-    if (this.finder) {
-      const first = this.finder.push(aligned);
-      if (!first) return;
-      this.finder = null;
-      if (this.upstreams > 1) {
-        this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
-        // Joiners after the seam start at the new upstream's first sync point.
-        this.window.reset();
-        out = this.seam.process(first);
-      } else {
-        out = first;
-      }
-    } else if (this.seam) {
-      out = this.seam.process(aligned);
+    const first = this.finder.push(aligned);
+    if (!first) return;
+    this.finder = null;
+    let out = first;
+    if (this.upstreams > 1) {
+      this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
+      // Joiners after the seam start at the new upstream's first sync point.
+      this.window.reset();
+      out = this.seam.process(first);
     }
     this.emitPieces(this.tail.push(out));
   }
@@ -145,7 +143,7 @@ export class Channel {
       this.waiting.add(sink);
       return;
     }
-    for (const part of this.window.replay()) this.send(sink, part);
+    for (const part of this.window.replay()) if (this.send(sink, part) < 0) return;
     this.sinks.add(sink);
     // A newcomer is not behind yet: read on (the next chunk pauses again if it is).
     this.release();

@@ -72,6 +72,8 @@ export interface SessionContext {
   lastProblem: string | null;
   failure: SessionFailure | null;
   shuttingDown: boolean;
+  /** The first start has taken longer than a player should wait without a byte: hold them. */
+  slowStart: boolean;
 }
 
 export interface StartOutput {
@@ -124,6 +126,8 @@ export interface ActorFailure {
 
 /** Backoff before each engine-readiness retry after provisioning: 1, 2, 4, 8 s. */
 export const ENGINE_READY_BACKOFF_MS = [1000, 2000, 4000, 8000];
+/** How long a first start may take before its players are held (200 + keep-alive) rather than left without a byte. */
+export const START_PATIENCE_MS = 5_000;
 /** Pause before retrying a start on the same engine. */
 export const START_RETRY_BACKOFF_MS = 1000;
 
@@ -183,6 +187,7 @@ export const sessionMachine = setup({
   },
   delays: {
     linger: ({ context }) => context.lingerMs,
+    startPatience: () => START_PATIENCE_MS,
     engineReadyBackoff: ({ context }) => ENGINE_READY_BACKOFF_MS[Math.min(context.readyAttempts, ENGINE_READY_BACKOFF_MS.length - 1)]!,
     startRetryBackoff: () => START_RETRY_BACKOFF_MS,
   },
@@ -216,6 +221,7 @@ export const sessionMachine = setup({
     lastProblem: null,
     failure: null,
     shuttingDown: false,
+    slowStart: false,
   }),
   initial: 'acquiring',
   on: {
@@ -378,6 +384,7 @@ export const sessionMachine = setup({
           },
         ],
       },
+      after: { startPatience: { actions: assign({ slowStart: true }) } },
       on: { SHUTDOWN: { actions: assign({ shuttingDown: true }) } },
     },
     start_backoff: {
@@ -408,11 +415,12 @@ export const sessionMachine = setup({
       states: {
         connecting: {
           always: [{ guard: 'noPlayers', target: 'lingering' }],
+          after: { startPatience: { actions: assign({ slowStart: true }) } },
           on: {
             UPSTREAM_SYNCED: {
               target: 'streaming',
               // A good upstream resets the retry budget for the next failure.
-              actions: assign({ synced: true, everLive: true, exclude: [], enginesTried: 0, startAttempts: 0, failuresSinceSync: 0, lastProblem: null }),
+              actions: assign({ synced: true, everLive: true, exclude: [], enginesTried: 0, startAttempts: 0, failuresSinceSync: 0, lastProblem: null, slowStart: false }),
             },
           },
         },
@@ -527,8 +535,8 @@ export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   if (snapshot.matches('provisioning') || snapshot.matches('engine_check') || snapshot.matches('engine_backoff') || snapshot.matches('start_backoff')) {
     return { kind: 'slow' };
   }
-  // Any retry means the start is no longer quick: players are held, not left without bytes.
-  if (context.lastProblem !== null || context.exclude.length > 0) return { kind: 'slow' };
+  // Any retry, or a start slower than START_PATIENCE_MS, means players are held, not left without bytes.
+  if (context.lastProblem !== null || context.exclude.length > 0 || context.slowStart) return { kind: 'slow' };
   return { kind: 'starting' };
 }
 

@@ -47,3 +47,14 @@ export function requestUrl(req: http.IncomingMessage): URL {
 export function clientGone(res: http.ServerResponse): boolean {
   return res.destroyed || res.socket === null || res.socket.destroyed;
 }
+
+const ARRIVED = Symbol('arrivedAt');
+
+/** Notes when a request reached the orchestrator (a slow mode answers much later). */
+export function markArrival(req: http.IncomingMessage, at: number): void {
+  (req as http.IncomingMessage & { [ARRIVED]?: number })[ARRIVED] = at;
+}
+
+export function arrivalOf(req: http.IncomingMessage): number | undefined {
+  return (req as http.IncomingMessage & { [ARRIVED]?: number })[ARRIVED];
+}

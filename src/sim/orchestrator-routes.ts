@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { readBody, requestUrl, sendJson, sendText } from './http-io.ts';
+import { markArrival, readBody, requestUrl, sendJson, sendText } from './http-io.ts';
 import type { FakeOrchestrator, OrchestratorModeSettings } from './orchestrator.ts';
 import type { ManagedEngine, StreamRecord } from './orchestrator-types.ts';
 import { handleProvision } from './provision.ts';
@@ -204,6 +204,7 @@ export async function handleOrchestratorRequest(ctx: OrchestratorRouteContext, r
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   const orch = ctx.orch;
   if (path === '/orchestrator/status') orch.statusPolls += 1;
+  markArrival(req, orch.now());
   const body = req.method === 'POST' ? await readBody(req) : null;
   const arrival = ctx.modeSettings();
   if (arrival.mode === 'slow' && arrival.ms) await orch.timers.sleep(arrival.ms);

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { checkAuth } from './auth.ts';
-import { sendJson, sendText } from './http-io.ts';
+import { arrivalOf, sendJson, sendText } from './http-io.ts';
 import type { FakeOrchestrator } from './orchestrator.ts';
 import type { SimProvision } from './orchestrator-types.ts';
 import { VPN_ETA_S } from './status.ts';
@@ -29,7 +29,8 @@ function generalError(message: string) {
  * Every call is logged, whatever its answer.
  */
 export async function handleProvision(orch: FakeOrchestrator, req: http.IncomingMessage, res: http.ServerResponse, body: string | null): Promise<void> {
-  const entry: SimProvision = { t: orch.now(), done_at: null, http_status: null, code: null, container_id: null, incarnation: orch.incarnation };
+  // When the call arrived (what the caller decided on), even if a slow mode answers it later.
+  const entry: SimProvision = { t: arrivalOf(req) ?? orch.now(), done_at: null, http_status: null, code: null, container_id: null, incarnation: orch.incarnation };
   orch.provisions.push(entry);
   const answer = (status: number, code: string | null, payload: unknown, text = false) => {
     // Dropped with its connection (orchestrator down or restarting): nobody hears the answer.

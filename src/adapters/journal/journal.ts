@@ -109,6 +109,11 @@ export class Journal {
         `INSERT INTO outbox (stream_id, type, container_id, payload, entry_seq, created_at, state)
          VALUES (@streamId, @type, @containerId, @payload, @seq, @t, @state)`,
       ),
+      actor: this.db.prepare(
+        `INSERT INTO actors (actor, machine, session, boot, first_t, last_seq, last_t, status)
+         VALUES (@actor, @machine, @session, @boot, @t, @seq, @t, @status)
+         ON CONFLICT(actor) DO UPDATE SET boot = excluded.boot, last_seq = excluded.last_seq, last_t = excluded.last_t, status = excluded.status`,
+      ),
       setOutbox: this.db.prepare(`UPDATE outbox SET state = @state, delivered_at = @at, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
       attempt: this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
     };
@@ -168,6 +173,15 @@ export class Journal {
             status: entry.status,
             facts: JSON.stringify(entry.facts),
           });
+          this.stmt.actor.run({
+            actor: entry.actor,
+            machine: entry.machine,
+            session: entry.session,
+            boot: this.boot,
+            t: entry.t,
+            seq: info.lastInsertRowid,
+            status: entry.status,
+          });
           for (const item of outbox) {
             this.stmt.outbox.run({
               streamId: item.streamId,
@@ -182,6 +196,8 @@ export class Journal {
         }
       })();
       this.backlog = [];
+      // Rows written now carry their outcomes; later ones are settled in place.
+      this.outcomes.clear();
       return true;
     } catch (err) {
       this.writeErrors++;
@@ -237,13 +253,11 @@ export class Journal {
   /** Actors whose last entry (from an earlier boot) left them active: live at a crash. */
   unfinishedActors(): Array<{ actor: string; machine: 'session' | 'player'; session: string }> {
     this.flush();
-    return this.db
-      .prepare(
-        `SELECT e.actor AS actor, e.machine AS machine, e.session AS session FROM entries e
-         JOIN (SELECT actor, MAX(seq) AS seq FROM entries GROUP BY actor) last ON last.actor = e.actor AND last.seq = e.seq
-         WHERE e.status = 'active' AND e.boot != ?`,
-      )
-      .all(this.boot) as Array<{ actor: string; machine: 'session' | 'player'; session: string }>;
+    return this.db.prepare(`SELECT actor, machine, session FROM actors WHERE status = 'active' AND boot != ?`).all(this.boot) as Array<{
+      actor: string;
+      machine: 'session' | 'player';
+      session: string;
+    }>;
   }
 
   entriesOfActor(actor: string): JournalEntry[] {
@@ -261,10 +275,8 @@ export class Journal {
     this.flush();
     const rows = this.db
       .prepare(
-        `SELECT e.*, first.t0 AS first_t FROM entries e
-         JOIN (SELECT actor, MAX(seq) AS seq, MIN(t) AS t0 FROM entries WHERE machine = 'session' GROUP BY actor) first
-           ON first.actor = e.actor AND first.seq = e.seq
-         ORDER BY e.seq DESC LIMIT ?`,
+        `SELECT e.*, a.first_t AS first_t FROM actors a JOIN entries e ON e.seq = a.last_seq
+         WHERE a.machine = 'session' ORDER BY a.last_seq DESC LIMIT ?`,
       )
       .all(limit) as Array<Record<string, unknown>>;
     const out: Array<{ last: JournalEntry; firstT: number }> = [];
@@ -283,13 +295,7 @@ export class Journal {
     let deleted = 0;
     this.safely(() => {
       // Never the history of an actor that is still unfinished: a crash recovery needs it.
-      deleted += this.db
-        .prepare(
-          `DELETE FROM entries WHERE t < ? AND actor NOT IN (
-             SELECT e.actor FROM entries e JOIN (SELECT actor, MAX(seq) AS seq FROM entries GROUP BY actor) last
-             ON last.actor = e.actor AND last.seq = e.seq WHERE e.status = 'active')`,
-        )
-        .run(cutoff).changes;
+      deleted += this.db.prepare(`DELETE FROM entries WHERE t < ? AND actor NOT IN (SELECT actor FROM actors WHERE status = 'active')`).run(cutoff).changes;
       this.db.prepare(`DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`).run(cutoff);
       const max = this.opts.maxBytes;
       if (max && this.path !== ':memory:') {
@@ -302,6 +308,8 @@ export class Journal {
           this.db.pragma('incremental_vacuum');
         }
       }
+      // Actors whose every entry is gone are gone too.
+      this.db.prepare(`DELETE FROM actors WHERE last_seq < COALESCE((SELECT MIN(seq) FROM entries), 1e18) AND status != 'active'`).run();
     });
     return { deleted };
   }

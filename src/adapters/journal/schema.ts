@@ -1,11 +1,16 @@
 /** The journal's tables. `user_version` says which schema a file has. */
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function createSchema(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= SCHEMA_VERSION) return;
+  if (version < 1) createV1(db);
+  if (version < 2) createV2(db);
+}
+
+function createV1(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS entries (
       seq     INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,6 +45,33 @@ export function createSchema(db: Database.Database): void {
     );
     CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, id);
     CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (stream_id, type);
-    PRAGMA user_version = ${SCHEMA_VERSION};
+    PRAGMA user_version = 1;
+  `);
+}
+
+/**
+ * One row per actor, kept with every write: its latest entry and status. "Which sessions
+ * are there, which were alive at a crash" are then lookups, not scans of the whole log (on a
+ * full journal those scans held the event loop — and every player — for a third of a second).
+ */
+function createV2(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS actors (
+      actor    TEXT PRIMARY KEY,
+      machine  TEXT NOT NULL,
+      session  TEXT NOT NULL,
+      boot     TEXT NOT NULL,
+      first_t  INTEGER NOT NULL,
+      last_seq INTEGER NOT NULL,
+      last_t   INTEGER NOT NULL,
+      status   TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS actors_machine ON actors (machine, last_seq);
+    CREATE INDEX IF NOT EXISTS actors_status ON actors (status);
+    INSERT OR REPLACE INTO actors (actor, machine, session, boot, first_t, last_seq, last_t, status)
+      SELECT e.actor, e.machine, e.session, e.boot, f.first_t, e.seq, e.t, e.status
+      FROM entries e JOIN (SELECT actor, MAX(seq) AS seq, MIN(t) AS first_t FROM entries GROUP BY actor) f
+        ON f.actor = e.actor AND f.seq = e.seq;
+    PRAGMA user_version = 2;
   `);
 }
