@@ -92,7 +92,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs, clock })
     : null;
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
-  const stopper = new StopJanitor(engineClient, clock, log);
+  // Its retried stops free room on their engine when they land: the broker re-decides then.
+  let onStopLanded = () => {};
+  const stopper = new StopJanitor(engineClient, clock, log, () => onStopLanded());
   // The engine as the relay and the recovery use it: stops are retried until they land.
   const enginePort = {
     start: engineClient.start.bind(engineClient),
@@ -117,6 +119,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     {
       clock,
       maxPerEngine: config.maxStreamsPerEngine,
+      pendingStops: (origin) => stopper.pendingOn(origin),
       provisionConcurrency: config.provisionConcurrency,
       probeIntervalMs: config.probeIntervalMs,
       singleEngineUrl: orchestrator ? undefined : config.engineUrl,
@@ -147,6 +150,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     },
     feed.current(),
   );
+  onStopLanded = () => broker.capacityChanged();
   let lastBlocked: string | null = null;
   const feedSub = feed.state$.subscribe((state) => {
     broker.updateFeed(state);
@@ -180,7 +184,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       events: eventJournal,
       outbox,
       engine: enginePort,
-      retry: (key, attempt) => stopper.ensure(key, attempt),
+      retry: (key, origin, attempt) => stopper.ensure(key, origin, attempt),
       clock,
       logger: log,
       announce: orchestrator !== null,

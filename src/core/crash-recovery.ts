@@ -24,7 +24,7 @@ export interface RecoveryDeps {
     stop(commandUrl: string): Promise<unknown>;
   };
   /** Runs a cleanup now and again later while the engine cannot be reached. */
-  retry: <T>(key: string, attempt: () => Promise<T>) => Promise<T>;
+  retry: <T>(key: string, origin: string, attempt: () => Promise<T>) => Promise<T>;
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -103,7 +103,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
         deps.engine.start(engine.base, { source, pid, params }).then((s) => (s.commandUrl ? deps.engine.stop(s.commandUrl) : undefined));
       stops.push(
         deps
-          .retry(`${engine.base}|${pid}`, cleanup)
+          .retry(`${engine.base}|${pid}`, new URL(engine.base).origin, cleanup)
           .then(
             () => {
               report.stopped++;

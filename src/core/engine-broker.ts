@@ -68,6 +68,8 @@ export interface BrokerOptions {
   onEnginesChanged?: () => void;
   /** How long an engine that failed a session is ranked with the unhealthy ones. */
   suspectMs?: number;
+  /** Sessions on an engine (by origin) whose stop has not landed yet: they still take room. */
+  pendingStops?: (origin: string) => number;
 }
 
 interface Pending extends AcquireRequest {
@@ -125,6 +127,11 @@ export class EngineBroker {
       // Listed: the feed knows it now. Still unlisted well after it was made: it died young.
       if (listed || (feed.kind === 'fresh' && now - e.at > PROVISIONED_GRACE_MS)) this.provisioned.delete(id);
     }
+    this.pump();
+  }
+
+  /** Room changed outside the broker's own books (a late stop landed): decide again. */
+  capacityChanged(): void {
     this.pump();
   }
 
@@ -350,7 +357,7 @@ export class EngineBroker {
   }
 
   private load(engine: BrokerEngine): number {
-    let n = 0;
+    let n = this.opts.pendingStops?.(originOf(engine.base)) ?? 0;
     for (const slot of this.slots.values()) if (slot.engineId === engine.containerId) n++;
     const listed = this.feed.engines?.find((e) => e.containerId === engine.containerId)?.streams ?? [];
     for (const id of listed) if (!this.ours.has(id)) n++;
@@ -405,6 +412,14 @@ export class EngineBroker {
       this.timerAt = Infinity;
       this.pump();
     }, Math.max(0, at - this.opts.clock.now()));
+  }
+}
+
+function originOf(base: string): string {
+  try {
+    return new URL(base).origin;
+  } catch {
+    return base;
   }
 }
 

@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/clock.ts';
 import { EngineBroker, type Grant } from '../../src/core/engine-broker.ts';
-import { healthyStatus } from '../support/pure-world.ts';
+import { engineInfo, healthyStatus } from '../support/pure-world.ts';
 import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
 
 test('grants in arrival order, bounded provisioning and engine load, whatever the interleaving', async () => {
@@ -85,4 +85,34 @@ test('grants in arrival order, bounded provisioning and engine load, whatever th
     ),
     { numRuns: 200 },
   );
+});
+
+test('a session whose stop has not landed still takes room; the broker re-decides when it lands', async () => {
+  const clock = new ManualClock(0);
+  let pending = 1;
+  const broker = new EngineBroker(
+    {
+      clock,
+      maxPerEngine: 1,
+      provisionConcurrency: 1,
+      probeIntervalMs: 30_000,
+      pendingStops: (origin) => (origin === 'http://10.0.0.1:6001' ? pending : 0),
+    },
+    // The orchestrator lists one engine and nobody else's streams on it; no provisioning port.
+    { kind: 'fresh', status: healthyStatus(), engines: [engineInfo('e1', 6001)], observedAt: 0, polledAt: 0, error: null, failures: 0 },
+  );
+  const updates: string[] = [];
+  broker.request({
+    sessionId: 's1',
+    seq: 1,
+    infohash: null,
+    exclude: [],
+    listener: (u) => updates.push(u.type === 'wait' ? `wait:${u.wait.reason}` : `granted:${u.grant.kind}`),
+  });
+  await new Promise((r) => setImmediate(r));
+  expect(updates).toEqual(['wait:capacity']);
+  pending = 0;
+  broker.capacityChanged();
+  await new Promise((r) => setImmediate(r));
+  expect(updates).toEqual(['wait:capacity', 'granted:engine']);
 });
