@@ -94,7 +94,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
   // Its retried stops free room on their engine when they land: the broker re-decides then.
   let onStopLanded = () => {};
-  const stopper = new StopJanitor(engineClient, clock, log, () => onStopLanded());
+  const stopper = new StopJanitor(engineClient, clock, { log, store: journal, onSettled: () => onStopLanded() });
   // The engine as the relay and the recovery use it: stops are retried until they land.
   const enginePort = {
     start: engineClient.start.bind(engineClient),
@@ -183,8 +183,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       nextSeq: () => hub.nextSeq(),
       events: eventJournal,
       outbox,
-      engine: enginePort,
-      retry: (key, origin, attempt) => stopper.ensure(key, origin, attempt),
+      cleanups: stopper,
       clock,
       logger: log,
       announce: orchestrator !== null,

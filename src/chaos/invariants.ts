@@ -218,7 +218,7 @@ const engineLoad: Invariant = {
   },
 };
 
-/** 7. Every accepted start gets an end; no end for an id never accepted (by that incarnation of the orchestrator). */
+/** 7. Every accepted start gets an end (ours, or the orchestrator's sweep); no end for an id never accepted (by that incarnation of the orchestrator). */
 const accounting: Invariant = {
   id: 7,
   name: 'every accepted stream_started gets a stream_ended, and no end names an unknown id',
@@ -239,6 +239,10 @@ const accounting: Invariant = {
       }
       ended.add(key);
     }
+    // The orchestrator's own sweep ends a start it cannot place (an engine it no longer runs,
+    // e.g. one its restart just wiped): its accounting is closed, and our end then rightly
+    // finds the id no longer started and is not sent.
+    for (const r of run.sim.streams) if (r.ended_by === 'sweep') ended.add(`${r.incarnation}|${r.id}`);
     const current = run.sim.incarnation;
     for (const [key] of accepted) {
       if (!key.startsWith(`${current}|`)) continue;

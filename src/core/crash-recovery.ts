@@ -11,7 +11,7 @@ import type { JournalEntry } from './inspection-hub.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { replaySession } from './replay.ts';
-import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
+import type { Cleanup } from './stop-janitor.ts';
 
 export interface RecoveryDeps {
   journal: Journal;
@@ -19,12 +19,12 @@ export interface RecoveryDeps {
   nextSeq: () => number;
   events: EventJournal;
   outbox: Outbox | null;
-  engine: {
-    start(engineBase: string, req: StartRequest): Promise<EngineSession>;
-    stop(commandUrl: string): Promise<unknown>;
-  };
-  /** Runs a cleanup now and again later while the engine cannot be reached. */
-  retry: <T>(key: string, origin: string, attempt: () => Promise<T>) => Promise<T>;
+  /**
+   * The janitor: `run` records a cleanup durably before its first try (synchronously) and
+   * retries it while the engine cannot be reached; `resume` takes over those an earlier run
+   * left outstanding.
+   */
+  cleanups: { run(task: Cleanup): Promise<unknown>; resume(): number };
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -39,6 +39,8 @@ export interface RecoveryReport {
   ends: number;
   droppedStarts: number;
   resumed: number;
+  /** Engine cleanups an earlier run left outstanding, taken over. */
+  resumedCleanups: number;
 }
 
 /**
@@ -47,7 +49,8 @@ export interface RecoveryReport {
  */
 export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport & { cleanups: Promise<void> }> {
   const { journal, clock, logger } = deps;
-  const report: RecoveryReport = { sessions: 0, players: 0, stopped: 0, stopFailed: 0, ends: 0, droppedStarts: 0, resumed: 0 };
+  const report: RecoveryReport = { sessions: 0, players: 0, stopped: 0, stopFailed: 0, ends: 0, droppedStarts: 0, resumed: 0, resumedCleanups: 0 };
+  report.resumedCleanups = deps.cleanups.resume();
 
   // Undelivered events of earlier runs: ends resume (each one confirmed before it goes out);
   // a start that never went out is for a stream that no longer exists.
@@ -93,44 +96,40 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       });
       report.ends++;
     }
-    deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
-    const commandUrl = ctx?.engineSession?.commandUrl;
-    if (ctx && !ctx.engineSession && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
-      // A start was in flight: the engine may have a session we never heard of. Starting the
-      // same content with the same pid replaces it, and the replacement we can stop.
-      const { engine, pid, source, params } = ctx;
-      const cleanup = () =>
-        deps.engine.start(engine.base, { source, pid, params }).then((s) => (s.commandUrl ? deps.engine.stop(s.commandUrl) : undefined));
+    const cleanup = cleanupFor(snap);
+    if (cleanup) {
+      // Recorded (synchronously) before the session is journaled as stopped: a crash during
+      // the cleanup leaves it to the next run, not to nobody.
       stops.push(
-        deps
-          .retry(`${engine.base}|${pid}`, new URL(engine.base).origin, cleanup)
-          .then(
-            () => {
-              report.stopped++;
-            },
-            (err: Error) => {
-              report.stopFailed++;
-              logger.warn({ session: actor, err: err.message }, 'could not stop a session whose start was in flight at the crash');
-            },
-          ),
-      );
-    } else if (commandUrl) {
-      stops.push(
-        deps.engine.stop(commandUrl).then(
+        deps.cleanups.run(cleanup).then(
           () => {
             report.stopped++;
           },
           (err: Error) => {
             report.stopFailed++;
-            logger.warn({ session: actor, err: err.message }, 'could not stop an engine session left by the previous run');
+            logger.warn({ session: actor, err: err.message, kind: cleanup.kind }, 'could not stop an engine session left by the previous run (retried in the background)');
           },
         ),
       );
     }
+    deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
   }
-  if (report.sessions + report.players + report.resumed + report.droppedStarts > 0) logger.info(report, 'recovered from the previous run');
+  if (report.sessions + report.players + report.resumed + report.droppedStarts + report.resumedCleanups > 0) logger.info(report, 'recovered from the previous run');
   const cleanups = Promise.all(stops).then(() => {
     if (stops.length > 0) logger.info({ stopped: report.stopped, failed: report.stopFailed }, 'engine sessions of the previous run cleaned up');
   });
   return { ...report, cleanups };
+}
+
+/** What the engine needs so that a session of the previous run no longer runs. */
+function cleanupFor(snap: ReturnType<typeof replaySession>): Cleanup | null {
+  const ctx = snap?.context;
+  if (!snap || !ctx) return null;
+  const commandUrl = ctx.engineSession?.commandUrl;
+  if (commandUrl) return { kind: 'stop', commandUrl };
+  if (!ctx.engineSession && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
+    const { source, pid, params } = ctx;
+    return { kind: 'replace_and_stop', engineBase: ctx.engine.base, request: { source, pid, params } };
+  }
+  return null;
 }

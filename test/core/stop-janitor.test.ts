@@ -1,10 +1,16 @@
 /**
  * A stop the engine could not take (it answered 500) keeps its engine session counted on
  * that engine until a retry lands; the janitor then says so, and the engine really has the
- * session stopped. Real simulated engine over sockets; the janitor's backoff on virtual time.
+ * session stopped. A stop still outstanding at a crash is taken over by the next run from the
+ * journal. Real simulated engine over sockets; the janitor's backoff on virtual time.
  */
 import { expect, test } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.ts';
+import { Journal } from '../../src/adapters/journal/journal.ts';
+import { silentLogger } from '../../src/log.ts';
 import { StopJanitor } from '../../src/core/stop-janitor.ts';
 import { IH, IH2, control, engineClient, firstEngine, startSim } from '../adapters/helpers.ts';
 
@@ -14,7 +20,7 @@ test('a failed stop holds room on its engine until the retry lands', async () =>
   const client = engineClient();
   const clock = new ManualClock(0);
   let settled = 0;
-  const janitor = new StopJanitor(client, clock, undefined, () => settled++);
+  const janitor = new StopJanitor(client, clock, { onSettled: () => settled++ });
 
   const a = await client.start(url, { source: { kind: 'infohash', value: IH }, pid: 'a' });
   const b = await client.start(url, { source: { kind: 'infohash', value: IH2 }, pid: 'b' });
@@ -39,6 +45,53 @@ test('a failed stop holds room on its engine until the retry lands', async () =>
   expect(sessions.filter((s) => s.stopped_at === null)).toEqual([]);
   expect(sessions.map((s) => s.end_reason)).toEqual(['stop', 'stop']);
   janitor.close();
+});
+
+test('a stop outstanding at a crash is in the journal; the next run takes it over and it lands', async () => {
+  const sim = await startSim();
+  const { url, containerId } = firstEngine(sim);
+  const client = engineClient();
+  const clock = new ManualClock(0);
+  const dir = mkdtempSync(join(tmpdir(), 'acerelay-janitor-'));
+  const open = () => Journal.open({ dir, clock, logger: silentLogger }).journal;
+
+  const s = await client.start(url, { source: { kind: 'infohash', value: IH }, pid: 'a' });
+  const first = open();
+  const before = new StopJanitor(client, clock, { store: first });
+  await control(sim, `engines/${containerId}`, { mode: 'error500' });
+  await expect(before.stop(s.commandUrl!)).rejects.toMatchObject({ code: 'ENGINE_HTTP' });
+  expect(first.pendingCleanups()).toEqual([{ key: s.commandUrl, task: { kind: 'stop', commandUrl: s.commandUrl }, since: 0 }]);
+  // kill -9: the retry timer dies with the process.
+  before.close();
+  first.abandon();
+
+  await control(sim, `engines/${containerId}`, { mode: 'ok' });
+  clock.advance(60_000);
+  const second = open();
+  const after = new StopJanitor(client, clock, { store: second });
+  expect(after.resume()).toBe(1);
+  const session = () => sim.state().engines.find((e) => e.container_id === containerId)!.sessions[0]!;
+  await waitUntil(() => session().stopped_at !== null);
+  await waitUntil(() => second.pendingCleanups().length === 0);
+  expect(session().end_reason).toBe('stop');
+  // Nothing is left to take over the time after.
+  expect(new StopJanitor(client, clock, { store: second }).resume()).toBe(0);
+  after.close();
+  second.close();
+});
+
+test('a stop that lands at once leaves nothing in the journal', async () => {
+  const sim = await startSim();
+  const { url } = firstEngine(sim);
+  const client = engineClient();
+  const clock = new ManualClock(0);
+  const { journal } = Journal.open({ dir: '', filename: ':memory:', clock, logger: silentLogger });
+  const janitor = new StopJanitor(client, clock, { store: journal });
+  const s = await client.start(url, { source: { kind: 'infohash', value: IH }, pid: 'a' });
+  await janitor.stop(s.commandUrl!);
+  expect(journal.pendingCleanups()).toEqual([]);
+  expect(janitor.retrying).toBe(0);
+  journal.close();
 });
 
 async function waitUntil(cond: () => boolean): Promise<void> {

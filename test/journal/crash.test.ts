@@ -71,6 +71,36 @@ test('kill -9 with 3 live channels, restart: every accepted stream id is ended a
   expect(second.stderr()).toMatch(/recovered from the previous run/);
 }, 90_000);
 
+test('killed again while the previous run’s engine stops are still failing: the run after that stops them', async () => {
+  sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
+  const data = mkdtempSync(join(tmpdir(), 'acerelay-crash-twice-'));
+  const first = start(data);
+  const url = await baseUrl(first);
+  const player = play(`${url}/ace/getstream?id=${CONTENT[0]}`, { maxMs: 60_000 });
+  await eventually(() => accepted(sim!).length === 1, 20_000);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await player;
+  const engine = sim.state().engines.find((e) => e.sessions.length > 0)!;
+  // The engine answers 500 to everything: the recovery's stop cannot land.
+  await sim.control(`engines/${engine.container_id}`, { mode: 'error500' });
+  const second = start(data);
+  await baseUrl(second);
+  await eventually(() => /could not stop an engine session left by the previous run/.test(second.stderr()), 10_000);
+  second.proc.kill('SIGKILL');
+  await second.exited;
+
+  await sim.control(`engines/${engine.container_id}`, { mode: 'ok' });
+  const running = () => sim!.state().engines.flatMap((e) => e.sessions).filter((s) => s.stopped_at === null);
+  expect(running()).toHaveLength(1);
+  const third = start(data);
+  await baseUrl(third);
+  await eventually(() => running().length === 0, 20_000);
+  // Stopped by the third run, not expired by the engine (60 s without a reader).
+  expect(sim.state().engines.flatMap((e) => e.sessions).map((s) => [s.end_reason, s.stop_calls > 0])).toEqual([['stop', true]]);
+  expect(third.stderr()).toMatch(/"resumedCleanups":1/);
+}, 90_000);
+
 function registerStranger(sim: Simulator, id: string): Promise<Response> {
   const engine = sim.state().engines.filter((e) => e.removed_at === null)[0]!;
   return fetch(`${sim.url}/events/stream_started`, {

@@ -162,16 +162,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `check` until it returns a truthy value or `ms` passes. */
-export async function eventually<T>(check: () => T | Promise<T>, ms = 10_000, every = 100): Promise<T> {
+/** Polls `check` until it returns a truthy value (returned); throws when `ms` passes first. */
+export async function eventually<T>(check: () => T | Promise<T>, ms = 10_000, every = 100): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
-  let last: T;
   do {
-    last = await check();
-    if (last) return last;
+    const last = await check();
+    if (last) return last as NonNullable<T>;
     await sleep(every);
   } while (Date.now() < deadline);
-  return last;
+  // A wait that runs out is a failure here, not a value the caller might forget to check.
+  throw new Error(`not within ${ms} ms: ${check.toString().slice(0, 200)}`);
 }
 
 /** Every chunk boundary aside, is this whole 188-byte TS packets starting with 0x47? */

@@ -287,6 +287,28 @@ export class Journal {
     return out;
   }
 
+  /** Records an engine cleanup that has not landed yet (written at once, not batched). */
+  saveCleanup(key: string, task: unknown, since: number): void {
+    if (this.closed) return;
+    this.safely(() => this.db.prepare(`INSERT OR REPLACE INTO cleanups (key, task, since) VALUES (?, ?, ?)`).run(key, JSON.stringify(task), since));
+  }
+
+  dropCleanup(key: string): void {
+    if (this.closed) return;
+    this.safely(() => this.db.prepare(`DELETE FROM cleanups WHERE key = ?`).run(key));
+  }
+
+  /** Cleanups an earlier run left unconfirmed, oldest first. */
+  pendingCleanups(): Array<{ key: string; task: unknown; since: number }> {
+    const rows = this.db.prepare(`SELECT key, task, since FROM cleanups ORDER BY since, key`).all() as Array<{ key: string; task: string; since: number }>;
+    const out: Array<{ key: string; task: unknown; since: number }> = [];
+    for (const r of rows) {
+      const task = parseJson(r.task);
+      if (task !== undefined) out.push({ key: r.key, task, since: Number(r.since) });
+    }
+    return out;
+  }
+
   /** Drops entries past the retention age, then the oldest until the file fits the size bound. */
   prune(): { deleted: number } {
     this.flush();

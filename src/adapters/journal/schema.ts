@@ -1,13 +1,14 @@
 /** The journal's tables. `user_version` says which schema a file has. */
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export function createSchema(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= SCHEMA_VERSION) return;
   if (version < 1) createV1(db);
   if (version < 2) createV2(db);
+  if (version < 3) createV3(db);
 }
 
 function createV1(db: Database.Database): void {
@@ -73,5 +74,21 @@ function createV2(db: Database.Database): void {
       FROM entries e JOIN (SELECT actor, MAX(seq) AS seq, MIN(t) AS first_t FROM entries GROUP BY actor) f
         ON f.actor = e.actor AND f.seq = e.seq;
     PRAGMA user_version = 2;
+  `);
+}
+
+/**
+ * Engine cleanups (a stop, or a replace-and-stop after a crash) not yet confirmed by their
+ * engine. A row is written before the session that needed it is journaled as stopped and
+ * removed when the engine confirms, so a crash in between leaves the duty to the next run.
+ */
+function createV3(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS cleanups (
+      key     TEXT PRIMARY KEY,
+      task    TEXT NOT NULL,
+      since   INTEGER NOT NULL
+    );
+    PRAGMA user_version = 3;
   `);
 }
