@@ -246,7 +246,14 @@ const accounting: Invariant = {
     const current = run.sim.incarnation;
     for (const [key] of accepted) {
       if (!key.startsWith(`${current}|`)) continue;
-      if (!ended.has(key)) violations.push(`stream ${key.split('|')[1]} was accepted and never ended`);
+      if (ended.has(key)) continue;
+      const id = key.split('|')[1]!;
+      const record = run.sim.streams.find((r) => r.id === id && `${r.incarnation}|${r.id}` === key);
+      const sends = run.sim.events.filter((e) => e.type === 'stream_ended' && e.stream_id === id).map((e) => `${e.http_status}${e.processed ? '' : ' unprocessed'}`);
+      violations.push(
+        `stream ${id} (container ${record?.container_id.slice(0, 8) ?? '?'}, accepted ${t(run, accepted.get(key)!)}) was accepted and never ended — ` +
+          `orchestrator record ${record ? `${record.status}${record.ended_by ? ` by ${record.ended_by}` : ''}` : 'missing'}, end deliveries: ${sends.length > 0 ? sends.join(', ') : 'none'}`,
+      );
     }
     return { checks: accepted.size, violations };
   },

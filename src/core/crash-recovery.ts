@@ -2,7 +2,8 @@
  * After a restart (a crash, a kill -9): sessions the journal shows alive in an earlier run
  * are rebuilt by replay; their engine sessions get `method=stop`, their stream ids get
  * `stream_ended` (`proxy_restart`) through the outbox — which sends an end only when the
- * orchestrator still lists the id as started. Starts that never went out are not sent now.
+ * orchestrator still lists the id as started (asked again for a while when the start was
+ * never confirmed: it may have been on the wire). Starts that never went out are not sent now.
  */
 import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
 import type { EventJournal } from './event-journal.ts';
@@ -59,7 +60,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       journal.settle(row.streamId, row.type, 'dropped', 'proxy_restart: its session did not survive');
       report.droppedStarts++;
     } else if (deps.outbox && deps.announce) {
-      deps.outbox.enqueue(row);
+      deps.outbox.enqueue({ ...row, startUnconfirmed: !journal.confirmedStarts([row.streamId]).has(row.streamId) });
       report.resumed++;
     }
   }
@@ -93,6 +94,9 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
         type: 'stream_ended',
         containerId: ctx.engine.containerId,
         payload: { containerId: ctx.engine.containerId, streamId: ctx.streamId, reason: 'proxy_restart' },
+        // Its start may have been on the wire when the process died (its row was just dropped
+        // above): the orchestrator can still register it, and then this end must follow.
+        startUnconfirmed: !journal.confirmedStarts([ctx.streamId]).has(ctx.streamId),
       });
       report.ends++;
     }

@@ -6,6 +6,8 @@
  *    before: after a restart of either side (ours: kill -9; theirs: every id forgotten) an end
  *    for an id it does not know would end *another* stream. Not listed → dropped, logged.
  *  - A start refused for good (4xx) is dropped, and so is its end.
+ *  - An end whose start was in flight when an earlier run died is asked about again for a
+ *    while before it is given up: the orchestrator may register that start late.
  * With a journal, every item was written (with the entry that caused it) before it gets
  * here, and its outcome is written back; undelivered items are resumed after a restart.
  */
@@ -47,7 +49,16 @@ interface StreamQueue {
   timer: TimerHandle | undefined;
   /** The start was refused for good: the end must never follow. */
   refused: boolean;
+  /** Listings already read that did not (yet) show an unconfirmed start. */
+  lateChecks: number;
 }
+
+/**
+ * When an end whose start is unconfirmed is asked about again. A start sent by a process that
+ * died is processed whenever the orchestrator gets to it (a slow one takes seconds); after
+ * about two minutes it is not coming.
+ */
+const LATE_START_CHECKS_MS = [5_000, 15_000, 30_000, 60_000];
 
 export class Outbox {
   private readonly streams = new Map<string, StreamQueue>();
@@ -71,7 +82,7 @@ export class Outbox {
     if (this.closed) return;
     let q = this.streams.get(item.streamId);
     if (!q) {
-      q = { items: [], attempts: 0, busy: false, timer: undefined, refused: false };
+      q = { items: [], attempts: 0, busy: false, timer: undefined, refused: false, lateChecks: 0 };
       this.streams.set(item.streamId, q);
     }
     if (item.type === 'stream_ended' && q.refused) {
@@ -129,6 +140,14 @@ export class Outbox {
       } else if (await this.listed(item.containerId, streamId)) {
         await this.opts.port.streamEnded(item.payload as StreamEndedEvent);
         this.finishItem(item, 'delivered');
+      } else if (item.startUnconfirmed && q.lateChecks < LATE_START_CHECKS_MS.length) {
+        const delay = LATE_START_CHECKS_MS[q.lateChecks++]!;
+        q.busy = false;
+        q.timer = this.opts.clock.setTimeout(() => {
+          q.timer = undefined;
+          void this.deliver(streamId);
+        }, delay);
+        return;
       } else {
         this.finishItem(item, 'unlisted', 'the orchestrator does not list this stream as started');
       }

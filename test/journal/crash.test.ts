@@ -101,6 +101,32 @@ test('killed again while the previous run’s engine stops are still failing: th
   expect(third.stderr()).toMatch(/"resumedCleanups":1/);
 }, 90_000);
 
+test('kill -9 while a stream_started is on the wire to a slow orchestrator: registered after the restart, it still gets its end', async () => {
+  sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
+  const data = mkdtempSync(join(tmpdir(), 'acerelay-crash-start-'));
+  const first = start(data);
+  const url = await baseUrl(first);
+  await eventually(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000);
+  // Every request from now on is answered (and acted on) 6 s after it arrives.
+  await sim.control('orchestrator', { mode: 'slow', ms: 6_000 });
+  await play(`${url}/ace/getstream?id=${CONTENT[0]}`, { until: (c) => c.size > 0, maxMs: 10_000 });
+  // The start went out when the stream started: kill while it waits at the orchestrator.
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await sim.control('orchestrator', { mode: 'ok' });
+  expect(accepted(sim)).toEqual([]);
+
+  const second = start(data);
+  await baseUrl(second);
+  // The old process's start lands at the orchestrator after the new one first asked about it.
+  const [id] = await eventually(() => (accepted(sim!).length === 1 ? accepted(sim!) : null), 15_000);
+  const record = () => sim!.state().streams.find((r) => r.id === id)!;
+  await eventually(() => record().status === 'ended', 30_000);
+  expect(record().ended_by).toBe('event');
+  const ends = sim.state().events.filter((e) => e.type === 'stream_ended' && e.processed);
+  expect(ends.map((e) => e.stream_id)).toEqual([id]);
+}, 90_000);
+
 function registerStranger(sim: Simulator, id: string): Promise<Response> {
   const engine = sim.state().engines.filter((e) => e.removed_at === null)[0]!;
   return fetch(`${sim.url}/events/stream_started`, {

@@ -25,6 +25,12 @@ export interface OutboxItem {
   type: OutboxType;
   containerId: string;
   payload: unknown;
+  /**
+   * An end whose start was never confirmed delivered (it was in flight at a crash): the
+   * orchestrator may still register that start, so "not listed" is asked again for a while
+   * before the end is given up. Set by the crash recovery; not stored.
+   */
+  startUnconfirmed?: boolean;
 }
 
 export interface OutboxRow extends OutboxItem {
@@ -247,6 +253,15 @@ export class Journal {
         createdAt: Number(r.created_at),
       });
     }
+    return out;
+  }
+
+  /** Streams among `ids` whose stream_started the orchestrator confirmed. */
+  confirmedStarts(ids: readonly string[]): Set<string> {
+    this.flush();
+    const out = new Set<string>();
+    const stmt = this.db.prepare(`SELECT 1 FROM outbox WHERE stream_id = ? AND type = 'stream_started' AND state = 'delivered' LIMIT 1`);
+    for (const id of ids) if (stmt.get(id)) out.add(id);
     return out;
   }
 
