@@ -122,6 +122,8 @@ export class Journal {
       ),
       setOutbox: this.db.prepare(`UPDATE outbox SET state = @state, delivered_at = @at, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
       attempt: this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE stream_id = @streamId AND type = @type AND state = 'pending'`),
+      saveCleanup: this.db.prepare(`INSERT OR REPLACE INTO cleanups (key, task, since) VALUES (?, ?, ?)`),
+      dropCleanup: this.db.prepare(`DELETE FROM cleanups WHERE key = ?`),
     };
   }
 
@@ -305,12 +307,12 @@ export class Journal {
   /** Records an engine cleanup that has not landed yet (written at once, not batched). */
   saveCleanup(key: string, task: unknown, since: number): void {
     if (this.closed) return;
-    this.safely(() => this.db.prepare(`INSERT OR REPLACE INTO cleanups (key, task, since) VALUES (?, ?, ?)`).run(key, JSON.stringify(task), since));
+    this.safely(() => this.stmt.saveCleanup.run(key, JSON.stringify(task), since));
   }
 
   dropCleanup(key: string): void {
     if (this.closed) return;
-    this.safely(() => this.db.prepare(`DELETE FROM cleanups WHERE key = ?`).run(key));
+    this.safely(() => this.stmt.dropCleanup.run(key));
   }
 
   /** Cleanups an earlier run left unconfirmed, oldest first. */
