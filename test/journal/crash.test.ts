@@ -4,6 +4,7 @@
  * ever hits a stream that is not ours.
  */
 import { afterEach, expect, test } from 'vitest';
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +128,15 @@ test('kill -9 while a stream_started is on the wire to a slow orchestrator: regi
   expect(ends.map((e) => e.stream_id)).toEqual([id]);
 }, 90_000);
 
+function confirmedStarts(dataDir: string): number {
+  const db = new Database(join(dataDir, 'journal.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE type = 'stream_started' AND state = 'delivered'`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 function registerStranger(sim: Simulator, id: string): Promise<Response> {
   const engine = sim.state().engines.filter((e) => e.removed_at === null)[0]!;
   return fetch(`${sim.url}/events/stream_started`, {
@@ -149,6 +159,9 @@ test('both sides restart (acerelay killed, the orchestrator forgets every id): n
   const url = await baseUrl(first);
   const players = [0, 1].map((i) => play(`${url}/ace/getstream?id=${CONTENT[i]}`, { maxMs: 60_000 }));
   await eventually(() => accepted(sim!).length === 2, 20_000);
+  // Killed once the starts are confirmed in its journal (an unconfirmed one would make the
+  // restart wait for it, see the test above).
+  await eventually(() => confirmedStarts(data) === 2, 10_000);
   first.proc.kill('SIGKILL');
   await first.exited;
   await Promise.all(players);
