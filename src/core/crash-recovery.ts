@@ -50,8 +50,16 @@ export interface RecoveryReport {
  */
 export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport & { cleanups: Promise<void> }> {
   const { journal, clock, logger } = deps;
-  const report: RecoveryReport = { sessions: 0, players: 0, stopped: 0, stopFailed: 0, ends: 0, droppedStarts: 0, resumed: 0, resumedCleanups: 0 };
-  report.resumedCleanups = deps.cleanups.resume();
+  const report: RecoveryReport = {
+    sessions: 0,
+    players: 0,
+    stopped: 0,
+    stopFailed: 0,
+    ends: 0,
+    droppedStarts: 0,
+    resumed: 0,
+    resumedCleanups: deps.cleanups.resume(),
+  };
 
   // Undelivered events of earlier runs: ends resume (each one confirmed before it goes out);
   // a start that never went out is for a stream that no longer exists.
@@ -60,7 +68,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       journal.settle(row.streamId, row.type, 'dropped', 'proxy_restart: its session did not survive');
       report.droppedStarts++;
     } else if (deps.outbox && deps.announce) {
-      deps.outbox.enqueue({ ...row, startUnconfirmed: !journal.confirmedStarts([row.streamId]).has(row.streamId) });
+      deps.outbox.enqueue({ ...row, startUnconfirmed: !journal.startConfirmed(row.streamId) });
       report.resumed++;
     }
   }
@@ -96,7 +104,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
         payload: { containerId: ctx.engine.containerId, streamId: ctx.streamId, reason: 'proxy_restart' },
         // Its start may have been on the wire when the process died (its row was just dropped
         // above): the orchestrator can still register it, and then this end must follow.
-        startUnconfirmed: !journal.confirmedStarts([ctx.streamId]).has(ctx.streamId),
+        startUnconfirmed: !journal.startConfirmed(ctx.streamId),
       });
       report.ends++;
     }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Journal } from '../../src/adapters/journal/journal.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -64,6 +65,25 @@ describe('journal', () => {
     const again = openJournal(d).journal;
     expect(again.unfinishedActors().map((a) => a.actor).sort()).toEqual(['p1', 's1']);
     expect(again.latestSessions(10).map((s) => s.last.actor)).toEqual(['s1']);
+  });
+
+  test('a journal of the previous schema (v2, no cleanups table) is upgraded in place, history kept', () => {
+    const d = dir();
+    const first = openJournal(d).journal;
+    first.append(entry('s9', 1));
+    first.close();
+    // As acerelay before the cleanups table wrote it.
+    const raw = new Database(join(d, 'journal.db'));
+    raw.exec('DROP TABLE cleanups; PRAGMA user_version = 2;');
+    raw.close();
+    const { journal, warnings } = openJournal(d);
+    expect(warnings).toEqual([]);
+    expect(journal.handle.pragma('user_version', { simple: true })).toBe(3);
+    expect(journal.unfinishedActors().map((a) => a.actor)).toEqual(['s9']);
+    journal.saveCleanup('http://e:1/ace/cmd/x', { kind: 'stop', commandUrl: 'http://e:1/ace/cmd/x' }, 5);
+    expect(journal.pendingCleanups()).toEqual([{ key: 'http://e:1/ace/cmd/x', task: { kind: 'stop', commandUrl: 'http://e:1/ace/cmd/x' }, since: 5 }]);
+    journal.dropCleanup('http://e:1/ace/cmd/x');
+    expect(journal.pendingCleanups()).toEqual([]);
   });
 
   test('a write that fails (disk full) neither throws nor loses the entry: it is counted and retried', () => {

@@ -258,13 +258,10 @@ export class Journal {
     return out;
   }
 
-  /** Streams among `ids` whose stream_started the orchestrator confirmed. */
-  confirmedStarts(ids: readonly string[]): Set<string> {
+  /** Whether the orchestrator confirmed this stream's stream_started. */
+  startConfirmed(streamId: string): boolean {
     this.flush();
-    const out = new Set<string>();
-    const stmt = this.db.prepare(`SELECT 1 FROM outbox WHERE stream_id = ? AND type = 'stream_started' AND state = 'delivered' LIMIT 1`);
-    for (const id of ids) if (stmt.get(id)) out.add(id);
-    return out;
+    return this.db.prepare(`SELECT 1 FROM outbox WHERE stream_id = ? AND type = 'stream_started' AND state = 'delivered' LIMIT 1`).get(streamId) !== undefined;
   }
 
   /** Actors whose last entry (from an earlier boot) left them active: live at a crash. */
