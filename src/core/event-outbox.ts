@@ -141,13 +141,7 @@ export class Outbox {
         await this.opts.port.streamEnded(item.payload as StreamEndedEvent);
         this.finishItem(item, 'delivered');
       } else if (item.startUnconfirmed && q.lateChecks < LATE_START_CHECKS_MS.length) {
-        const delay = LATE_START_CHECKS_MS[q.lateChecks++]!;
-        q.busy = false;
-        q.timer = this.opts.clock.setTimeout(() => {
-          q.timer = undefined;
-          void this.deliver(streamId);
-        }, delay);
-        return;
+        return this.tryAgainIn(streamId, q, LATE_START_CHECKS_MS[q.lateChecks++]!);
       } else {
         this.finishItem(item, 'unlisted', 'the orchestrator does not list this stream as started');
       }
@@ -172,17 +166,21 @@ export class Outbox {
         if (q.attempts === 1 || q.attempts % 10 === 0) {
           this.log.warn({ stream: streamId, type: item.type, attempt: q.attempts, retryInMs: delay, err: message }, 'stream event not delivered yet');
         }
-        q.busy = false;
-        q.timer = this.opts.clock.setTimeout(() => {
-          q.timer = undefined;
-          void this.deliver(streamId);
-        }, delay);
-        return;
+        return this.tryAgainIn(streamId, q, delay);
       }
     }
     q.busy = false;
     if (q.items.length > 0) void this.deliver(streamId);
     else this.settle(streamId, q);
+  }
+
+  /** The stream's head item is tried again after `ms`; nothing behind it goes first. */
+  private tryAgainIn(streamId: string, q: StreamQueue, ms: number): void {
+    q.busy = false;
+    q.timer = this.opts.clock.setTimeout(() => {
+      q.timer = undefined;
+      void this.deliver(streamId);
+    }, ms);
   }
 
   /**
