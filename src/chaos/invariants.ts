@@ -248,7 +248,7 @@ const accounting: Invariant = {
       if (!key.startsWith(`${current}|`)) continue;
       if (ended.has(key)) continue;
       const id = key.split('|')[1]!;
-      const record = run.sim.streams.find((r) => r.id === id && `${r.incarnation}|${r.id}` === key);
+      const record = run.sim.streams.find((r) => `${r.incarnation}|${r.id}` === key);
       const sends = run.sim.events.filter((e) => e.type === 'stream_ended' && e.stream_id === id).map((e) => `${e.http_status}${e.processed ? '' : ' unprocessed'}`);
       violations.push(
         `stream ${id} (container ${record?.container_id.slice(0, 8) ?? '?'}, accepted ${t(run, accepted.get(key)!)}) was accepted and never ended — ` +

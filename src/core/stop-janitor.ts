@@ -47,6 +47,8 @@ const GIVE_UP_AFTER_MS = 10 * 60_000;
 export class StopJanitor {
   /** Cleanups waiting for a retry, by key. */
   private readonly pending = new Map<string, { since: number; tries: number; timer: TimerHandle; origin: string }>();
+  /** First tries on their way, by key: asking again for the same cleanup joins them. */
+  private readonly trying = new Map<string, Promise<unknown>>();
   private closed = false;
   private readonly log: Logger;
   private readonly store: CleanupStore | null;
@@ -72,18 +74,27 @@ export class StopJanitor {
    * 5xx), runs it again in the background with backoff. Other failures are final. Settles
    * with the first try.
    */
-  async run(task: Cleanup, since = this.clock.now()): Promise<unknown> {
+  run(task: Cleanup, since = this.clock.now()): Promise<unknown> {
     const key = keyOf(task);
+    // After a crash a stop can be both left in the store and due to a session recovery replays.
+    const joined = this.trying.get(key);
+    if (joined) return joined;
     this.store?.saveCleanup(key, task, since);
-    try {
-      const result = await this.attempt(task);
-      this.settle(key);
-      return result;
-    } catch (err) {
-      if (transient(err)) this.retryLater(key, task, since, err as Error);
-      else this.settle(key);
-      throw err;
-    }
+    const first = this.attempt(task).then(
+      (result) => {
+        this.settle(key);
+        return result;
+      },
+      (err: unknown) => {
+        if (transient(err)) this.retryLater(key, task, since, err as Error);
+        else this.settle(key);
+        throw err;
+      },
+    );
+    this.trying.set(key, first);
+    const forget = () => this.trying.delete(key);
+    first.then(forget, forget);
+    return first;
   }
 
   /** Takes over the cleanups an earlier run left outstanding: each is tried again now, in the background. */

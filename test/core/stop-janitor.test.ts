@@ -94,6 +94,21 @@ test('a stop that lands at once leaves nothing in the journal', async () => {
   journal.close();
 });
 
+test('the same cleanup asked for twice at once (left in the store and replayed after a crash) reaches the engine once', async () => {
+  const sim = await startSim();
+  const { url, containerId } = firstEngine(sim);
+  const client = engineClient();
+  const janitor = new StopJanitor(client, new ManualClock(0));
+  const s = await client.start(url, { source: { kind: 'infohash', value: IH }, pid: 'a' });
+  const task = { kind: 'stop', commandUrl: s.commandUrl! } as const;
+  const [a, b] = await Promise.all([janitor.run(task), janitor.run({ ...task })]);
+  expect([a, b]).toEqual([true, true]);
+  expect(sim.state().engines.find((e) => e.container_id === containerId)!.sessions[0]!.stop_calls).toBe(1);
+  // Once settled, a new request is a new try.
+  await expect(janitor.run(task)).resolves.toBe(false);
+  expect(sim.state().engines.find((e) => e.container_id === containerId)!.sessions[0]!.stop_calls).toBe(2);
+});
+
 async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(cond()).toBe(true);
