@@ -35,8 +35,6 @@ export interface RecoveryDeps {
 export interface RecoveryReport {
   sessions: number;
   players: number;
-  stopped: number;
-  stopFailed: number;
   ends: number;
   droppedStarts: number;
   resumed: number;
@@ -44,17 +42,23 @@ export interface RecoveryReport {
   resumedCleanups: number;
 }
 
+export interface CleanupReport {
+  stopped: number;
+  /** First tries that failed (the janitor keeps retrying them in the background). */
+  stopFailed: number;
+}
+
 /**
  * Journals the recovery at once (ends queued, sessions closed); the engine cleanups run in the
- * background (`cleanups`) so players are served meanwhile — the janitor retries what fails.
+ * background (`cleanups`, which resolves with their outcome) so players are served meanwhile —
+ * the janitor retries what fails.
  */
-export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport & { cleanups: Promise<void> }> {
+export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryReport & { cleanups: Promise<CleanupReport> }> {
   const { journal, clock, logger } = deps;
+  const cleaned: CleanupReport = { stopped: 0, stopFailed: 0 };
   const report: RecoveryReport = {
     sessions: 0,
     players: 0,
-    stopped: 0,
-    stopFailed: 0,
     ends: 0,
     droppedStarts: 0,
     resumed: 0,
@@ -115,10 +119,10 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       stops.push(
         deps.cleanups.run(cleanup).then(
           () => {
-            report.stopped++;
+            cleaned.stopped++;
           },
           (err: Error) => {
-            report.stopFailed++;
+            cleaned.stopFailed++;
             logger.warn({ session: actor, err: err.message, kind: cleanup.kind }, 'could not stop an engine session left by the previous run (retried in the background)');
           },
         ),
@@ -128,7 +132,8 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
   }
   if (report.sessions + report.players + report.resumed + report.droppedStarts + report.resumedCleanups > 0) logger.info(report, 'recovered from the previous run');
   const cleanups = Promise.all(stops).then(() => {
-    if (stops.length > 0) logger.info({ stopped: report.stopped, failed: report.stopFailed }, 'engine sessions of the previous run cleaned up');
+    if (stops.length > 0) logger.info({ stopped: cleaned.stopped, failed: cleaned.stopFailed }, 'engine sessions of the previous run cleaned up');
+    return cleaned;
   });
   return { ...report, cleanups };
 }

@@ -87,6 +87,8 @@ interface Ticket {
   inUse: boolean;
   cancelled: boolean;
   probe: boolean;
+  /** Clock time the call went out (null until then). */
+  calledAt: number | null;
 }
 
 const OUR_IDS_KEPT = 10_000;
@@ -100,6 +102,12 @@ export class EngineBroker {
   private readonly provisioned = new Map<string, BrokerEngine & { at: number }>();
   private readonly suspects = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
+  /**
+   * When each listed engine was first seen. The orchestrator may list a new engine before our
+   * provisioning call that made it has answered: one that appears while a call is out is
+   * presumed to be that call's, and nobody else gets it until the calls are answered.
+   */
+  private readonly firstSeen = new Map<string, number>();
   /** Stream ids we announced: the orchestrator's lists lag behind, so ours are never "foreign". */
   private readonly ours = new Set<string>();
   private readonly gate: ProvisionGate;
@@ -127,6 +135,7 @@ export class EngineBroker {
       // Listed: the feed knows it now. Still unlisted well after it was made: it died young.
       if (listed || (feed.kind === 'fresh' && now - e.at > PROVISIONED_GRACE_MS)) this.provisioned.delete(id);
     }
+    if (feed.kind === 'fresh' && feed.engines) this.rememberEngines(feed.engines.map((e) => e.containerId), now);
     this.pump();
   }
 
@@ -184,8 +193,12 @@ export class EngineBroker {
     const port = this.opts.orchestrator;
     if (!ticket || ticket.inUse || !port) throw new Error(`session ${sessionId} holds no provisioning right`);
     ticket.inUse = true;
+    ticket.calledAt = this.opts.clock.now();
     try {
       const result = await port.provision();
+      // Reserved as soon as its id is known: the feed may list it (and hand it to someone
+      // else) while we still ask where it answers.
+      if (!ticket.cancelled) this.takeSlot(sessionId, result.containerId, null);
       const where = await port.locate(result);
       const engine: BrokerEngine = {
         containerId: result.containerId,
@@ -201,7 +214,8 @@ export class EngineBroker {
         this.provisioned.set(engine.containerId, { ...engine, at: this.opts.clock.now() });
       }
       this.gate.end(this.opts.clock.now(), { ok: true });
-      if (!ticket.cancelled) this.takeSlot(sessionId, engine.containerId, null);
+      // Given up while we asked where it answers: the engine joins the pool unreserved.
+      if (ticket.cancelled) this.slots.delete(sessionId);
       this.opts.onEnginesChanged?.();
       return engine;
     } catch (err) {
@@ -212,7 +226,7 @@ export class EngineBroker {
             ? // No answer at all: a block with no ETA, probed again after the probe interval.
               { code: 'orchestrator_unreachable', message: (err as Error).message, etaSeconds: null, canRetry: false, shouldWait: true }
             : null;
-      this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe });
+      this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe, running: this.feed.status?.engines.running ?? 0 });
       throw err;
     } finally {
       this.tickets.delete(sessionId);
@@ -242,6 +256,8 @@ export class EngineBroker {
       queue: this.queue.map((p) => ({ sessionId: p.sessionId, seq: p.seq, wait: p.lastWait })),
       slots: [...this.slots].map(([sessionId, s]) => ({ sessionId, ...s })),
       provisioning: this.gate.describe(),
+      /** Engines the broker keeps something about (bounded by what the orchestrator lists). */
+      remembered: { engines: this.firstSeen.size, suspects: this.suspects.size, lastUsed: this.lastUsed.size },
     };
   }
 
@@ -332,7 +348,10 @@ export class EngineBroker {
 
   private pick(view: BrokerEngine[], infohash: string | null, exclude: Set<string>, max: number): BrokerEngine | null {
     const now = this.opts.clock.now();
-    const candidates: EngineCandidate[] = view.map((e) => ({
+    const callsSince = this.oldestCallOut();
+    const candidates: EngineCandidate[] = view
+      .filter((e) => (this.firstSeen.get(e.containerId) ?? -Infinity) < callsSince)
+      .map((e) => ({
       containerId: e.containerId,
       healthy: e.health !== 'unhealthy' && (this.suspects.get(e.containerId) ?? 0) <= now,
       load: this.load(e),
@@ -377,7 +396,25 @@ export class EngineBroker {
 
   private takeTicket(sessionId: string, probe: boolean): void {
     this.gate.begin();
-    this.tickets.set(sessionId, { inUse: false, cancelled: false, probe });
+    this.tickets.set(sessionId, { inUse: false, cancelled: false, probe, calledAt: null });
+  }
+
+  /** When the oldest provisioning call still out was made (Infinity when none is). */
+  private oldestCallOut(): number {
+    let oldest = Infinity;
+    for (const t of this.tickets.values()) if (t.calledAt !== null && t.calledAt < oldest) oldest = t.calledAt;
+    return oldest;
+  }
+
+  /**
+   * Keeps per-engine memory (first seen, suspicion, last use) for the engines the
+   * orchestrator lists and those we made that it does not list yet; the rest are forgotten,
+   * so a day of engines coming and going leaves nothing behind.
+   */
+  private rememberEngines(listed: string[], now: number): void {
+    const keep = new Set([...listed, ...this.provisioned.keys()]);
+    for (const id of listed) if (!this.firstSeen.has(id)) this.firstSeen.set(id, now);
+    for (const map of [this.firstSeen, this.suspects, this.lastUsed]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
   }
 
   private dropSlot(sessionId: string): void {

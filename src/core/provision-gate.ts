@@ -5,7 +5,10 @@
  *    before the ETA has passed since the block was observed (a breaker ETA of 0 is floored at
  *    5 s; an unknown ETA waits a probe interval), and not sooner than `probeIntervalMs` after
  *    a failed probe;
- *  - max_capacity: never (capacity frees by engines going away, which the status shows).
+ *  - max_capacity in the status: never (capacity frees by engines going away, which the status shows);
+ *  - a full house said by a provisioning answer (the real orchestrator's 500 "Maximum active
+ *    replicas": its replica pool, which the status does not show): one probe per probe interval,
+ *    or sooner when the status shows an engine gone.
  * The number of calls therefore never grows with the number of waiting players.
  */
 import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
@@ -13,6 +16,15 @@ import type { WaitReason } from './wait-reason.ts';
 import { planted } from '../chaos/planted-faults.ts';
 
 export const BREAKER_ETA_FLOOR_S = 5;
+
+/** The block in force after a provisioning answer said "full" (probed, unlike the status's max_capacity). */
+const FULL_HOUSE: BlockedDetails = {
+  code: 'max_capacity',
+  message: 'the orchestrator has no room for another engine',
+  etaSeconds: null,
+  canRetry: true,
+  shouldWait: true,
+};
 export const VPN_DEFAULT_ETA_S = 60;
 
 export interface GateVerdict {
@@ -55,6 +67,12 @@ export class ProvisionGate {
   private refusal: Block | null = null;
   /** When the current block (by code) was first seen: an ETA that does not count down runs from here. */
   private blockSince: { code: string; at: number } | null = null;
+  /**
+   * A provisioning answer said the house is full. Lasts past newer statuses (they do not show
+   * the orchestrator's replica pool) until a call succeeds or the status shows fewer engines
+   * running than the most seen since (one went away: room again).
+   */
+  private full: { at: number; running: number } | null = null;
 
   constructor(
     private readonly concurrency: number,
@@ -74,6 +92,14 @@ export class ProvisionGate {
       block = { details: { code: 'unavailable', message: 'cannot provision', etaSeconds: null, canRetry: false, shouldWait: true }, observedAt };
     }
     if (this.refusal && this.refusal.observedAt > observedAt) return this.refusal;
+    if (!block && this.full) {
+      const running = status.engines.running;
+      if (running < this.full.running) this.full = null;
+      else {
+        this.full.running = running;
+        return { details: FULL_HOUSE, observedAt: this.full.at };
+      }
+    }
     return block;
   }
 
@@ -87,7 +113,7 @@ export class ProvisionGate {
     const { details } = block;
     if (this.blockSince?.code !== details.code) this.blockSince = { code: details.code, at: block.observedAt };
     const reason = reasonForCode(details.code);
-    if (details.code === 'max_capacity') {
+    if (details.code === 'max_capacity' && details !== FULL_HOUSE) {
       return { allowed: false, reason, etaSeconds: details.etaSeconds, probeAt: null, probe: false };
     }
     if (planted('retry-per-waiting-player')) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: true };
@@ -108,18 +134,25 @@ export class ProvisionGate {
   }
 
   /** Ends a call. A refusal that says "wait" becomes the block in force until a status says otherwise. */
-  end(now: number, outcome: { ok: true } | { ok: false; block: BlockedDetails | null; probe: boolean }): void {
+  end(now: number, outcome: { ok: true } | { ok: false; block: BlockedDetails | null; probe: boolean; running?: number }): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     if (outcome.ok) {
       this.refusal = null;
+      this.full = null;
       this.lastFailedProbeAt = -Infinity;
       return;
     }
-    if (outcome.block) this.refusal = { details: outcome.block, observedAt: now };
+    if (outcome.block?.code === 'max_capacity') this.full = { at: now, running: Math.max(outcome.running ?? 0, this.full?.running ?? 0) };
+    else if (outcome.block) this.refusal = { details: outcome.block, observedAt: now };
     if (outcome.probe || outcome.block) this.lastFailedProbeAt = now;
   }
 
-  describe(): { inFlight: number; lastFailedProbeAt: number | null; refusal: Block | null } {
-    return { inFlight: this.inFlight, lastFailedProbeAt: Number.isFinite(this.lastFailedProbeAt) ? this.lastFailedProbeAt : null, refusal: this.refusal };
+  describe(): { inFlight: number; lastFailedProbeAt: number | null; refusal: Block | null; fullSince: number | null } {
+    return {
+      inFlight: this.inFlight,
+      lastFailedProbeAt: Number.isFinite(this.lastFailedProbeAt) ? this.lastFailedProbeAt : null,
+      refusal: this.refusal,
+      fullSince: this.full?.at ?? null,
+    };
   }
 }

@@ -290,14 +290,24 @@ export const sessionMachine = setup({
         onError: [
           { guard: 'readyTriesLeft', target: 'engine_backoff' },
           {
+            // Counted like any engine tried: a run of new engines that never answer ends.
+            guard: 'enginesLeft',
             target: 'acquiring',
             actions: [
               { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
               assign({
                 exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
+                enginesTried: ({ context }) => context.enginesTried + 1,
                 lastProblem: 'engine never answered after provisioning',
                 engine: null,
               }),
+            ],
+          },
+          {
+            target: 'failed',
+            actions: [
+              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
+              assign({ failure: { code: 'engine_failed' as const, message: 'no provisioned engine ever answered' } }),
             ],
           },
         ],

@@ -128,10 +128,10 @@ describe('OrchestratorClient.provision()', () => {
     expect(err).toMatchObject({ status: 503, verdict: 'blocked', reason: 'unavailable', etaSeconds: null, canRetry: true, shouldWait: true });
   });
 
-  it('past max_replicas: the VPN build fails with 500 general_error, the plain build provisions anyway (quirk 7)', async () => {
+  it('past max_replicas: the VPN build fails with 500 general_error "Maximum active replicas" (read as a full house: wait), the plain build provisions anyway (quirk 7)', async () => {
     const vpnSim = await startSim({ maxReplicas: 1 });
     const err = await provisionError(orchestrator(vpnSim).provision());
-    expect(err).toMatchObject({ status: 500, verdict: 'failed', reason: 'general_error', canRetry: false, shouldWait: false });
+    expect(err).toMatchObject({ status: 500, verdict: 'blocked', reason: 'max_capacity', etaSeconds: null, shouldWait: true });
 
     const plain = await startSim({ maxReplicas: 1, vpnEnabled: false });
     const client = orchestrator(plain);

@@ -318,10 +318,47 @@ describe('max_capacity', () => {
   });
 });
 
+describe('a full house said by provisioning (the real orchestrator\'s 500 "Maximum active replicas")', () => {
+  const full = () => new ProvisionError(500, 'blocked', 'max_capacity', 'Maximum active replicas limit reached (1)', null, true, true);
+
+  test('held players stay held (queued_capacity), one probe per probe interval, and are admitted in arrival order when an engine frees', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001)], lingerMs: 1_000 });
+    w.provisionScript = Array.from({ length: 10 }, () => ({ delayMs: 20, fail: full() }));
+    const a = w.player(`id=${ID}`);
+    await w.advance(1_000);
+    const b = w.player(`id=${ID2}`);
+    await w.advance(100);
+    const c = w.player(`id=${ID3}`);
+    await pollFor(w, 50_000, () => healthyStatus(), 2_000);
+    // One call found the house full; after that one probe per 30 s, whatever the number waiting.
+    expect(w.provisionCalls.map((t) => Math.round((t - T0) / 1000))).toEqual([1, 31]);
+    expect([w.state(a), w.state(b), w.state(c)]).toEqual(['streaming', 'queued_capacity', 'queued_capacity']);
+    expect(b.events).toEqual(['hold']);
+    w.disconnect(a);
+    await w.advance(3_000);
+    expect([w.state(b), w.state(c)]).toEqual(['streaming', 'queued_capacity']);
+  });
+
+  test('an engine going away (the status shows fewer running) lets a call through before the probe interval', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
+    w.provisionScript = [{ delayMs: 20, fail: full() }];
+    const two = { ...healthyStatus(), engines: { total: 2, running: 2, healthy: 2, unhealthy: 0 } };
+    w.poll(two);
+    const p = w.player(`id=${ID}`);
+    await pollFor(w, 6_000, () => two, 2_000);
+    expect(w.state(p)).toBe('queued_capacity');
+    expect(w.provisionCalls).toHaveLength(1);
+    w.poll(healthyStatus());
+    await w.advance(5_000);
+    expect(w.provisionCalls).toHaveLength(2);
+    expect(w.state(p)).toBe('streaming');
+  });
+});
+
 describe('general_error and content failures', () => {
   test('provisioning general_error → 502 at once, one call, no retry storm', async () => {
     const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
-    w.provisionScript = [{ delayMs: 300, fail: new ProvisionError(500, 'failed', 'general_error', 'Maximum active replicas limit reached (10)', null, false, false) }];
+    w.provisionScript = [{ delayMs: 300, fail: new ProvisionError(500, 'failed', 'general_error', 'Failed to provision engine: Docker error', null, false, false) }];
     const p = w.player(`id=${ID}`);
     await w.advance(5_000);
     expect(p.events).toEqual(['hold', 'unhold', 'finish:failed']);
@@ -383,6 +420,17 @@ describe('engine slow after provisioning', () => {
         "   8.1s s1  running.streaming                  UPSTREAM_SYNCED",
       ]
     `);
+  });
+
+  test('engines that never answer after provisioning: each given up after 5 tries, at most 3 engines, then the player gets an error (not a provisioning loop until HOLD_MAX)', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])], holdMaxMs: 300_000 });
+    for (let port = 7002; port < 7012; port++) w.downEngines.add(`http://10.0.0.9:${port}`);
+    const p = w.player(`id=${ID}`);
+    await w.advance(120_000);
+    expect(w.provisionCalls).toHaveLength(3);
+    expect(p.outcome).toBe('failed');
+    expect(p.error?.code).toBe('engine_failed');
+    expect(w.engineStarts).toHaveLength(0);
   });
 
   test('an engine that never answers is given up after 5 tries, and another is provisioned', async () => {

@@ -11,6 +11,9 @@ export interface ProvisionRequest {
   hostPort?: number | null;
 }
 
+/** How the orchestrator names a full replica pool in a 500 general_error. */
+const REPLICA_LIMIT = /maximum active replicas/i;
+
 export async function provision(
   opts: OrchestratorHttpOptions,
   req: ProvisionRequest,
@@ -31,6 +34,11 @@ export function provisionError(answer: RawAnswer, apiKey?: string): Error {
   const detail = (json as { detail?: unknown } | undefined)?.detail;
   const message = detailText(json, text, apiKey) || `HTTP ${status}`;
   if (isObject(detail)) {
+    if (detail.code === 'general_error' && REPLICA_LIMIT.test(message)) {
+      // The real orchestrator's full house (its replica port pool is used up): never a 503
+      // max_capacity from here. It means "no room now", not "failed": wait for room.
+      return new ProvisionError(status, 'blocked', 'max_capacity', message, null, true, true);
+    }
     const verdict = detail.error === 'provisioning_blocked' ? 'blocked' : 'failed';
     const reason = typeof detail.code === 'string' && detail.code ? detail.code : verdict === 'blocked' ? 'unavailable' : 'general_error';
     return new ProvisionError(
