@@ -31,6 +31,7 @@ export interface Config {
   logLevel: string;
   statusIntervalMs: number;
   statusIntervalDegradedMs: number;
+  statusIntervalHeldMs: number;
   statusTimeoutMs: number;
   probeIntervalMs: number;
   writeStallTimeoutMs: number;
@@ -57,6 +58,8 @@ interface VarSpec {
   parse: Parser;
   help: string;
   secret?: boolean;
+  /** An empty value (`VAR=` in a compose file) means unset, with a warning, instead of an error. */
+  emptyIsUnset?: boolean;
   /** Shown in --help under "advanced": tuning knobs mostly for tests and the chaos harness. */
   advanced?: boolean;
 }
@@ -132,7 +135,7 @@ export function parseListen(value: string): Listen {
 const SPECS: VarSpec[] = [
   { key: 'listen', name: 'ACERELAY_LISTEN', aliases: ['ACEXY_LISTEN_ADDR', 'ACEXY_ADDR'], default: ':8080', parse: parseListen, help: 'address to listen on: :8080, 8080, host:8080, [::]:8080' },
   { key: 'orchUrl', name: 'ACERELAY_ORCH_URL', aliases: ['ACEXY_ORCH_URL'], default: undefined, parse: url, help: 'orchestrator base URL; unset = single-engine mode' },
-  { key: 'orchApiKey', name: 'ACERELAY_ORCH_APIKEY', aliases: ['ACEXY_ORCH_APIKEY'], default: undefined, parse: nonEmpty, help: "the orchestrator's API key (sent as Bearer; never logged)", secret: true },
+  { key: 'orchApiKey', name: 'ACERELAY_ORCH_APIKEY', aliases: ['ACEXY_ORCH_APIKEY'], default: undefined, parse: nonEmpty, help: "the orchestrator's API key (sent as Bearer; never logged); empty = unset", secret: true, emptyIsUnset: true },
   { key: 'engineUrl', name: 'ACERELAY_ENGINE_URL', default: undefined, parse: url, help: 'the single engine (default http://localhost:6878 without an orchestrator); with one, a fallback used only when set' },
   { key: 'maxStreamsPerEngine', name: 'ACERELAY_MAX_STREAMS_PER_ENGINE', aliases: ['ACEXY_MAX_STREAMS_PER_ENGINE'], default: '1', parse: positiveInt, help: 'engine sessions per engine' },
   { key: 'emptyTimeoutMs', name: 'ACERELAY_EMPTY_TIMEOUT', aliases: ['ACEXY_EMPTY_TIMEOUT'], default: '60s', parse: positiveDuration, help: 'upstream silence before the session restarts' },
@@ -149,7 +152,8 @@ const SPECS: VarSpec[] = [
   { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set', secret: true },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },
-  { key: 'statusIntervalDegradedMs', name: 'ACERELAY_STATUS_INTERVAL_DEGRADED', default: '10s', parse: positiveDuration, help: 'status poll while degraded or while players are held', advanced: true },
+  { key: 'statusIntervalDegradedMs', name: 'ACERELAY_STATUS_INTERVAL_DEGRADED', default: '10s', parse: positiveDuration, help: 'status poll while degraded', advanced: true },
+  { key: 'statusIntervalHeldMs', name: 'ACERELAY_STATUS_INTERVAL_HELD', default: '2s', parse: positiveDuration, help: 'status poll while players are held (they resume as soon as a poll says so)', advanced: true },
   { key: 'statusTimeoutMs', name: 'ACERELAY_STATUS_TIMEOUT', default: '5s', parse: positiveDuration, help: 'a status answer slower than this counts as unknown', advanced: true },
   { key: 'probeIntervalMs', name: 'ACERELAY_PROBE_INTERVAL', default: '30s', parse: positiveDuration, help: 'least time between provisioning probes after a failed one', advanced: true },
   { key: 'writeStallTimeoutMs', name: 'ACERELAY_WRITE_STALL_TIMEOUT', default: '30s', parse: positiveDuration, help: 'a player whose socket accepts nothing for this long is dropped', advanced: true },
@@ -206,6 +210,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): LoadedConfig
           break;
         }
       }
+    }
+    if (raw !== undefined && spec.emptyIsUnset && raw.trim() === '') {
+      warnings.push(`${source} is empty: treated as unset`);
+      raw = undefined;
     }
     if (raw === undefined) raw = spec.default;
     if (raw === undefined) {

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   content_unavailable: { status: 502, message: 'the engine could not load this content' },
   engine_failed: { status: 502, message: 'no engine could start this stream' },
   provisioning_failed: { status: 502, message: 'the orchestrator failed to provision an engine' },
+  orchestrator_auth: { status: 502, message: "the orchestrator refuses acerelay's API key (ACERELAY_ORCH_APIKEY)" },
   vpn_disconnected: { status: 503, message: 'the VPN is down; retry after the given time' },
   circuit_open: { status: 503, message: "the orchestrator's provisioning circuit breaker is open" },
   capacity_exhausted: { status: 503, message: 'every engine is busy and no more can be provisioned' },

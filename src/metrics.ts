@@ -13,6 +13,8 @@ export interface MetricSources {
   clients: () => number;
   queueDepth: () => number;
   totals: ByteTotals;
+  /** Whether the orchestrator accepts our API key (absent without an orchestrator). */
+  orchestratorAuthOk?: () => boolean;
 }
 
 export class Metrics {
@@ -92,6 +94,16 @@ export class Metrics {
       registers,
       collect() {
         this.set(self.sources?.clients() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'acerelay_orchestrator_auth_ok',
+      help: 'Whether the orchestrator accepts our API key (0 after a 401/403 on a protected call, until one is accepted)',
+      registers,
+      collect() {
+        this.reset();
+        const ok = self.sources?.orchestratorAuthOk?.();
+        if (ok !== undefined) this.set(ok ? 1 : 0);
       },
     });
     new Gauge({

@@ -8,12 +8,15 @@ import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
 import { OrchestratorClient } from './adapters/orchestrator/client.ts';
 import { EngineClient } from './adapters/engine/client.ts';
-import { createStatusFeed, disabledFeed, type StatusFeed } from './adapters/status-feed.ts';
+import { createStatusFeed, disabledFeed, type FeedState, type StatusFeed } from './adapters/status-feed.ts';
 import { EngineBroker } from './core/engine-broker.ts';
 import { Relay } from './core/relay.ts';
 import { createUpstreamReader } from './core/upstream-reader.ts';
 import { StopJanitor } from './core/stop-janitor.ts';
 import { Outbox } from './core/event-outbox.ts';
+import { StreamReconciler } from './core/stream-reconciler.ts';
+import { OrchestratorAuth } from './core/orchestrator-auth.ts';
+import { OrchestratorAuthError } from './adapters/orchestrator/errors.ts';
 import { EventJournal } from './core/event-journal.ts';
 import { Journal } from './adapters/journal/journal.ts';
 import { recoverAfterRestart, type RecoveryReport } from './core/crash-recovery.ts';
@@ -91,6 +94,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const orchestrator = config.orchUrl
     ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs, clock })
     : null;
+  const auth = orchestrator ? new OrchestratorAuth(clock, log, config.orchApiKey !== undefined) : null;
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
   // Its retried stops free room on their engine when they land: the broker re-decides then.
   let onStopLanded = () => {};
@@ -110,6 +114,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         clock,
         intervalMs: config.statusIntervalMs,
         degradedIntervalMs: config.statusIntervalDegradedMs,
+        heldIntervalMs: config.statusIntervalHeldMs,
         timeoutMs: config.statusTimeoutMs,
         held: () => relay?.heldCount ?? 0,
       })
@@ -130,11 +135,13 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
               try {
                 const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true' } });
                 metrics.provisions.inc({ result: 'ok' });
+                auth?.accepted();
                 return r;
               } catch (err) {
                 const code = (err as { reason?: string }).reason;
                 metrics.provisions.inc({ result: 'failed' });
                 if (code) metrics.provisioningBlocked.inc({ code });
+                if (err instanceof OrchestratorAuthError) auth?.refused(err);
                 throw err;
               }
             },
@@ -151,28 +158,47 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     feed.current(),
   );
   onStopLanded = () => broker.capacityChanged();
-  let lastBlocked: string | null = null;
-  const feedSub = feed.state$.subscribe((state) => {
-    broker.updateFeed(state);
-    const code = state.kind === 'fresh' ? state.status?.provisioning.blocked?.code ?? null : null;
-    if (code && code !== lastBlocked) metrics.provisioningBlocked.inc({ code });
-    lastBlocked = code;
-  });
 
   const outbox = orchestrator
     ? new Outbox({
         port: {
           streamStarted: (ev) => orchestrator.streamStarted(ev),
           streamEnded: (ev) => orchestrator.streamEnded(ev),
-          startedIds: async (containerId) => new Set((await orchestrator.streams({ status: 'started', containerId })).map((s) => s.id)),
+          startedStreams: async () => new Map((await orchestrator.streams({ status: 'started' })).map((s) => [s.id, s.containerId])),
         },
         clock,
         logger: log.child({ part: 'outbox' }),
         persistence: journal ?? undefined,
         maxBackoffMs: opts.outboxMaxBackoffMs,
         onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
+        onAuthFailure: (err) => auth?.refused(err),
+        onAuthOk: () => auth?.accepted(),
       })
     : null;
+  // Filled in once the relay exists: the stream ids our live sessions run.
+  let runningStreams = (): Set<string> => new Set();
+  const reconciler = outbox
+    ? new StreamReconciler({
+        outbox,
+        clock,
+        logger: log.child({ part: 'reconcile' }),
+        isOurs: (id) => broker.isOurs(id) || (journal?.knowsStream(id) ?? false),
+        running: () => runningStreams(),
+      })
+    : null;
+
+  let lastBlocked: string | null = null;
+  let lastFresh: FeedState = feed.current();
+  let lastKind = lastFresh.kind;
+  const feedSub = feed.state$.subscribe((state) => {
+    broker.updateFeed(state);
+    const code = state.kind === 'fresh' ? state.status?.provisioning.blocked?.code ?? null : null;
+    if (code && code !== lastBlocked) metrics.provisioningBlocked.inc({ code });
+    lastBlocked = code;
+    if (reconciler && shouldReconcile(lastKind, lastFresh, state, clock.now() - reconciler.lastRunAt)) void reconciler.check();
+    lastKind = state.kind;
+    if (state.kind === 'fresh') lastFresh = state;
+  });
   const eventJournal = new EventJournal(hub, journal, outbox);
   const events: StreamEventSink = orchestrator ? eventJournal : noStreamEvents;
 
@@ -215,6 +241,14 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     onFailover: () => metrics.failovers.inc(),
   });
   const theRelay = relay;
+  runningStreams = () => {
+    const ids = new Set<string>();
+    for (const s of theRelay.listSessions()) {
+      const id = s.actor.getSnapshot().context.streamId;
+      if (id) ids.add(id);
+    }
+    return ids;
+  };
 
   const keepAlive = new KeepAlive();
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
@@ -246,6 +280,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     clients: () => theRelay.clientCount,
     queueDepth: () => theRelay.heldCount,
     totals,
+    ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
   });
 
   const readiness: Readiness = {
@@ -260,6 +295,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       }
       const state = feed.current();
       if (state.kind !== 'fresh') return { reason: `orchestrator status unknown: ${state.error ?? 'no answer yet'}`, etaSeconds: null };
+      if (auth?.problem) return { reason: `orchestrator_auth: the orchestrator answered ${auth.problem.status} to a protected call; check ACERELAY_ORCH_APIKEY`, etaSeconds: null };
       const r = broker.readiness();
       return r.ready ? null : { reason: r.reason ?? 'blocked', etaSeconds: state.status?.provisioning.blocked?.etaSeconds ?? null };
     },
@@ -345,4 +381,20 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       await Promise.allSettled([engineClient.destroy(), orchestrator?.destroy()]);
     },
   };
+}
+
+/** How often the orchestrator's stream list is compared with ours when nothing else asks for it. */
+const RECONCILE_EVERY_MS = 5 * 60_000;
+
+/**
+ * Compare the orchestrator's stream list with ours when it may have forgotten (it answers again
+ * after being unreachable, or an engine id we knew is gone: a restart brings engines back under
+ * new ids) and now and then regardless.
+ */
+function shouldReconcile(lastKind: FeedState['kind'], before: FeedState, now: FeedState, sinceLastMs: number): boolean {
+  if (now.kind !== 'fresh' || !now.engines) return false;
+  if (lastKind !== 'fresh' || before.kind !== 'fresh' || !before.engines) return true;
+  const listed = new Set(now.engines.map((e) => e.containerId));
+  if (before.engines.some((e) => !listed.has(e.containerId))) return true;
+  return sinceLastMs >= RECONCILE_EVERY_MS;
 }

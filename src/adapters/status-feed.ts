@@ -2,7 +2,9 @@
  * The only poller of `GET /orchestrator/status` (and `GET /engines`, read in the same beat).
  * Every consumer shares one RxJS stream of FeedState:
  *   - every `intervalMs` (30 s) while healthy,
- *   - every `degradedIntervalMs` (10 s) while degraded or while any player is held,
+ *   - every `degradedIntervalMs` (10 s) while degraded,
+ *   - every `heldIntervalMs` (2 s) while any player is held: they resume as soon as a poll
+ *     says so (one poller all the same),
  *   - after a failure: 1, 2, 4, 8 s … capped at the degraded interval.
  * A 5xx, timeout, stall or garbage answer makes the state "unknown"; the last good status and
  * its time are kept so consumers can judge its age. `kick()` asks for a poll now (at most one
@@ -41,6 +43,8 @@ export interface StatusFeedOptions {
   clock: Clock;
   intervalMs: number;
   degradedIntervalMs: number;
+  /** While players are held (defaults to the degraded interval). */
+  heldIntervalMs?: number;
   timeoutMs: number;
   minGapMs?: number;
   /** How many players are held right now (drives the faster cadence). */
@@ -71,12 +75,13 @@ export function isDegraded(status: OrchestratorStatus): boolean {
   return status.status !== 'healthy' || status.provisioning.blocked !== null || !status.provisioning.canProvision;
 }
 
-export function nextPollDelay(state: FeedState, held: number, opts: Pick<StatusFeedOptions, 'intervalMs' | 'degradedIntervalMs'>): number {
+export function nextPollDelay(state: FeedState, held: number, opts: Pick<StatusFeedOptions, 'intervalMs' | 'degradedIntervalMs' | 'heldIntervalMs'>): number {
+  const heldMs = held > 0 ? (opts.heldIntervalMs ?? opts.degradedIntervalMs) : Infinity;
   if (state.kind !== 'fresh' || !state.status) {
-    return Math.min(opts.degradedIntervalMs, 1000 * 2 ** Math.max(0, state.failures - 1));
+    return Math.min(opts.degradedIntervalMs, heldMs, 1000 * 2 ** Math.max(0, state.failures - 1));
   }
-  if (held > 0 || isDegraded(state.status)) return opts.degradedIntervalMs;
-  return opts.intervalMs;
+  if (isDegraded(state.status)) return Math.min(opts.degradedIntervalMs, heldMs);
+  return Math.min(opts.intervalMs, heldMs);
 }
 
 export function createStatusFeed(opts: StatusFeedOptions): StatusFeed {

@@ -136,6 +136,7 @@ export class EngineBroker {
       if (listed || (feed.kind === 'fresh' && now - e.at > PROVISIONED_GRACE_MS)) this.provisioned.delete(id);
     }
     if (feed.kind === 'fresh' && feed.engines) this.rememberEngines(feed.engines.map((e) => e.containerId), now);
+    if (feed.kind === 'fresh' && feed.observedAt !== null) this.gate.statusSeen(feed.observedAt);
     this.pump();
   }
 
@@ -178,6 +179,11 @@ export class EngineBroker {
     slot.streamId = streamId;
     slot.infohash = infohash ?? slot.infohash;
     if (streamId) this.rememberOurs(streamId);
+  }
+
+  /** Whether we announced this stream id (in this run). */
+  isOurs(streamId: string): boolean {
+    return this.ours.has(streamId);
   }
 
   /** The engine failed one of our sessions: rank it last for a while. */

@@ -2,18 +2,23 @@
  * Delivers stream_started / stream_ended to the orchestrator: at least once, in order per
  * stream, with backoff while the orchestrator is down, slow or answering 5xx.
  *  - An end waits behind its stream's start (one queue per stream).
- *  - An end goes out only when the orchestrator lists that id as started, asked just
- *    before: after a restart of either side (ours: kill -9; theirs: every id forgotten) an end
- *    for an id it does not know would end *another* stream. Not listed → dropped, logged.
- *  - A start refused for good (4xx) is dropped, and so is its end.
+ *  - An end goes out only when the orchestrator lists that id as started, asked just before,
+ *    by id: after a restart of either side (ours: kill -9; theirs: every id forgotten) an end
+ *    for an id it does not know would end *another* stream. A late start may have been filed
+ *    under another container (the real orchestrator files an unknown container's stream under
+ *    the engine with the same host:port), so the end names the container the listing shows.
+ *  - A start refused for good (4xx) is dropped, and so is its end, whenever it comes.
+ *  - 401/403 is a configuration error (the API key), not a transient one: the event is dropped
+ *    at once (never retried, never holding up a shutdown) and reported.
  *  - An end whose start was in flight when an earlier run died is asked about again for a
  *    while before it is given up: the orchestrator may register that start late.
- * With a journal, every item was written (with the entry that caused it) before it gets
- * here, and its outcome is written back; undelivered items are resumed after a restart.
+ * With a journal, items are written with the transition that caused them and handed over
+ * after that write was attempted (a failing disk delays nothing); outcomes are written back,
+ * and undelivered items are resumed after a restart.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
-import { OrchestratorHttpError } from '../adapters/orchestrator/errors.ts';
+import { OrchestratorAuthError, OrchestratorHttpError } from '../adapters/orchestrator/errors.ts';
 import type { OutboxItem, OutboxType } from '../adapters/journal/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
@@ -22,8 +27,8 @@ import { planted } from '../chaos/planted-faults.ts';
 export interface EventPort {
   streamStarted(ev: StreamStartedEvent): Promise<unknown>;
   streamEnded(ev: StreamEndedEvent): Promise<unknown>;
-  /** The ids the orchestrator lists as started on a container (a fresh read). */
-  startedIds(containerId: string): Promise<Set<string>>;
+  /** The orchestrator's started streams, a fresh read: stream id → the container it files it under. */
+  startedStreams(): Promise<Map<string, string>>;
 }
 
 export interface OutboxPersistence {
@@ -39,6 +44,10 @@ export interface OutboxOptions {
   logger?: Logger;
   persistence?: OutboxPersistence;
   onResult?: (type: OutboxType, result: DeliveryResult) => void;
+  /** A protected call was refused (401/403): the API key is wrong or missing. */
+  onAuthFailure?: (err: OrchestratorAuthError) => void;
+  /** A protected call was accepted: the API key works. */
+  onAuthOk?: () => void;
   maxBackoffMs?: number;
 }
 
@@ -47,8 +56,6 @@ interface StreamQueue {
   attempts: number;
   busy: boolean;
   timer: TimerHandle | undefined;
-  /** The start was refused for good: the end must never follow. */
-  refused: boolean;
   /** Listings already read that did not (yet) show an unconfirmed start. */
   lateChecks: number;
 }
@@ -59,11 +66,18 @@ interface StreamQueue {
  * about two minutes it is not coming.
  */
 const LATE_START_CHECKS_MS = [5_000, 15_000, 30_000, 60_000];
+/** Streams whose start was refused for good, remembered so their end is never sent. */
+const REFUSED_KEPT = 10_000;
 
 export class Outbox {
   private readonly streams = new Map<string, StreamQueue>();
   private readonly idle = new Set<() => void>();
-  private readonly listing = new Map<string, Promise<Set<string>>>();
+  /** The started-streams read in flight: concurrent ends share it. */
+  private listing: Promise<Map<string, string>> | null = null;
+  /** Starts refused for good; kept beyond their queue so a later end is dropped too. */
+  private readonly refused = new Set<string>();
+  /** Starts delivered whose end has not been handed over yet: what a re-announce sends again. */
+  private readonly announced = new Map<string, StreamStartedEvent>();
   private readonly log: Logger;
   private closed = false;
 
@@ -78,16 +92,27 @@ export class Outbox {
     return n;
   }
 
+  /** Whether anything about this stream is still waiting to go out. */
+  has(streamId: string): boolean {
+    return this.streams.has(streamId);
+  }
+
+  /** Streams whose start was delivered and whose end was not handed over: live, as far as the orchestrator should know. */
+  liveStreams(): ReadonlyMap<string, StreamStartedEvent> {
+    return this.announced;
+  }
+
   enqueue(item: OutboxItem): void {
     if (this.closed) return;
-    let q = this.streams.get(item.streamId);
-    if (!q) {
-      q = { items: [], attempts: 0, busy: false, timer: undefined, refused: false, lateChecks: 0 };
-      this.streams.set(item.streamId, q);
-    }
-    if (item.type === 'stream_ended' && q.refused) {
+    if (item.type === 'stream_ended') this.announced.delete(item.streamId);
+    if (item.type === 'stream_ended' && this.refused.has(item.streamId)) {
       this.finishItem(item, 'dropped', 'its stream_started was refused');
       return;
+    }
+    let q = this.streams.get(item.streamId);
+    if (!q) {
+      q = { items: [], attempts: 0, busy: false, timer: undefined, lateChecks: 0 };
+      this.streams.set(item.streamId, q);
     }
     q.items.push(item);
     if (!q.busy && q.timer === undefined) void this.deliver(item.streamId);
@@ -124,6 +149,19 @@ export class Outbox {
     this.streams.clear();
   }
 
+  /**
+   * A fresh read of the orchestrator's started streams (id → container). Concurrent callers
+   * share one call; pass `fresh` to wait for a read that begins after this call.
+   */
+  startedStreams(fresh = false): Promise<Map<string, string>> {
+    if (this.listing && !fresh) return this.listing;
+    const read = this.opts.port.startedStreams().finally(() => {
+      if (this.listing === read) this.listing = null;
+    });
+    this.listing = read;
+    return read;
+  }
+
   private async deliver(streamId: string): Promise<void> {
     const q = this.streams.get(streamId);
     if (!q || q.busy || this.closed) return;
@@ -132,28 +170,36 @@ export class Outbox {
     q.busy = true;
     try {
       if (item.type === 'stream_started') {
-        await this.opts.port.streamStarted(item.payload as StreamStartedEvent);
+        const ev = item.payload as StreamStartedEvent;
+        await this.opts.port.streamStarted(ev);
+        // Its end may already be queued behind it: then it is not live any more.
+        if (!q.items.some((i) => i.type === 'stream_ended')) this.announced.set(streamId, ev);
         this.finishItem(item, 'delivered');
       } else if (planted('end-unknown-id')) {
         await this.opts.port.streamEnded({ ...(item.payload as StreamEndedEvent), streamId: `${streamId}-x` });
         this.finishItem(item, 'delivered');
-      } else if (await this.listed(item.containerId, streamId)) {
-        await this.opts.port.streamEnded(item.payload as StreamEndedEvent);
-        this.finishItem(item, 'delivered');
-      } else if (item.startUnconfirmed && q.lateChecks < LATE_START_CHECKS_MS.length) {
-        return this.tryAgainIn(streamId, q, LATE_START_CHECKS_MS[q.lateChecks++]!);
       } else {
-        this.finishItem(item, 'unlisted', 'the orchestrator does not list this stream as started');
+        const containerId = await this.listedUnder(streamId);
+        if (containerId !== null) {
+          await this.opts.port.streamEnded({ ...(item.payload as StreamEndedEvent), containerId });
+          this.finishItem(item, 'delivered');
+        } else if (item.startUnconfirmed && q.lateChecks < LATE_START_CHECKS_MS.length) {
+          return this.tryAgainIn(streamId, q, LATE_START_CHECKS_MS[q.lateChecks++]!);
+        } else {
+          this.finishItem(item, 'unlisted', 'the orchestrator does not list this stream as started');
+        }
       }
       q.items.shift();
       q.attempts = 0;
     } catch (err) {
       if (this.closed) return;
-      if (err instanceof OrchestratorHttpError && err.status !== null && err.status >= 400 && err.status < 500) {
+      const final = finalRefusal(err);
+      if (final) {
         q.items.shift();
         this.finishItem(item, 'dropped', (err as Error).message);
+        if (err instanceof OrchestratorAuthError) this.opts.onAuthFailure?.(err);
         if (item.type === 'stream_started') {
-          q.refused = true;
+          this.rememberRefused(streamId);
           for (const end of q.items.filter((i) => i.type === 'stream_ended')) this.finishItem(end, 'dropped', 'its stream_started was refused');
           q.items = q.items.filter((i) => i.type !== 'stream_ended');
         }
@@ -184,29 +230,39 @@ export class Outbox {
   }
 
   /**
-   * A fresh read of the orchestrator's started ids on a container. Concurrent ends share one
-   * call; a shared read may predate this stream's start, so "not listed" is asked once more
-   * on a read of its own before the end is given up.
+   * The container the orchestrator files this started stream under, or null when it does not
+   * list it. A shared read may predate this stream's start, so "not listed" is asked once more
+   * on a read of its own before it counts.
    */
-  private async listed(containerId: string, streamId: string): Promise<boolean> {
-    let read = this.listing.get(containerId);
-    if (!read) {
-      read = this.opts.port.startedIds(containerId).finally(() => this.listing.delete(containerId));
-      this.listing.set(containerId, read);
-      return (await read).has(streamId);
-    }
-    if ((await read).has(streamId)) return true;
-    return (await this.opts.port.startedIds(containerId)).has(streamId);
+  private async listedUnder(streamId: string): Promise<string | null> {
+    const shared = await this.startedStreams();
+    const container = shared.get(streamId) ?? (await this.startedStreams(true)).get(streamId);
+    return container ?? null;
   }
 
   private finishItem(item: OutboxItem, result: 'delivered' | 'dropped' | 'unlisted', why?: string): void {
     this.opts.persistence?.settle(item.streamId, item.type, result === 'delivered' ? 'delivered' : 'dropped', why ?? null);
     this.opts.onResult?.(item.type, result === 'delivered' ? 'ok' : result);
-    if (result !== 'delivered') this.log.warn({ stream: item.streamId, type: item.type, why }, 'stream event not sent');
+    if (result === 'delivered') this.opts.onAuthOk?.();
+    else this.log.warn({ stream: item.streamId, type: item.type, why }, 'stream event not sent');
+  }
+
+  private rememberRefused(streamId: string): void {
+    this.refused.add(streamId);
+    if (this.refused.size > REFUSED_KEPT) {
+      const oldest = this.refused.values().next().value;
+      if (oldest !== undefined) this.refused.delete(oldest);
+    }
   }
 
   private settle(streamId: string, q: StreamQueue): void {
     if (q.items.length === 0 && !q.busy) this.streams.delete(streamId);
     if (this.pending === 0) for (const done of [...this.idle]) done();
   }
+}
+
+/** A refusal that retrying will not change: 4xx (validation, auth). */
+function finalRefusal(err: unknown): boolean {
+  if (err instanceof OrchestratorAuthError) return true;
+  return err instanceof OrchestratorHttpError && err.status !== null && err.status >= 400 && err.status < 500;
 }

@@ -52,10 +52,9 @@ export function reasonForCode(code: string): WaitReason {
   return 'capacity';
 }
 
-/** Milliseconds to wait after observing a block before one probe. */
-export function blockDelayMs(details: BlockedDetails, probeIntervalMs: number): number {
+/** Milliseconds to wait after first seeing a block (other than the breaker's) before one probe. */
+function blockDelayMs(details: BlockedDetails, probeIntervalMs: number): number {
   const eta = details.etaSeconds;
-  if (details.code === 'circuit_breaker') return Math.max(eta ?? probeIntervalMs / 1000, BREAKER_ETA_FLOOR_S) * 1000;
   if (details.code === 'vpn_disconnected' || details.code === 'vpn_error') return (eta ?? VPN_DEFAULT_ETA_S) * 1000;
   return eta !== null && eta > 0 ? eta * 1000 : probeIntervalMs;
 }
@@ -67,6 +66,8 @@ export class ProvisionGate {
   private refusal: Block | null = null;
   /** When the current block (by code) was first seen: an ETA that does not count down runs from here. */
   private blockSince: { code: string; at: number } | null = null;
+  /** When the breaker's ETA was first seen under the floor (null while above it, or no breaker block). */
+  private lowEtaSince: number | null = null;
   /**
    * A provisioning answer said the house is full. Lasts past newer statuses (they do not show
    * the orchestrator's replica pool) until a call succeeds or the status shows fewer engines
@@ -105,7 +106,10 @@ export class ProvisionGate {
 
   check(now: number, status: OrchestratorStatus, observedAt: number): GateVerdict {
     const block = this.currentBlock(status, observedAt);
-    if (!block) this.blockSince = null;
+    if (!block) {
+      this.blockSince = null;
+      this.lowEtaSince = null;
+    }
     if (!block) {
       if (this.inFlight < this.concurrency) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: false };
       return { allowed: false, reason: 'provisioning', etaSeconds: null, probeAt: null, probe: false };
@@ -119,14 +123,36 @@ export class ProvisionGate {
     if (planted('retry-per-waiting-player')) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: true };
     // half_open: the orchestrator itself invites a retry; still one at a time.
     const ignoreEta = details.code === 'circuit_breaker' && (details.canRetry || planted('provision-ignores-breaker-eta'));
-    const etaMs = ignoreEta ? 0 : blockDelayMs(details, this.probeIntervalMs);
-    // The breaker's ETA counts down: the latest word counts. Other ETAs (the VPN's 60 s) are
-    // estimates of an outage's length: they run from when the outage was first seen.
-    const from = details.code === 'circuit_breaker' ? block.observedAt : this.blockSince.at;
-    const probeAt = Math.max(from + etaMs, this.lastFailedProbeAt + this.probeIntervalMs);
+    const dueAt = ignoreEta ? block.observedAt : this.dueAt(details, block.observedAt);
+    const probeAt = Math.max(dueAt, this.lastFailedProbeAt + this.probeIntervalMs);
     if (this.inFlight === 0 && now >= probeAt) return { allowed: true, reason: null, etaSeconds: null, probeAt, probe: true };
     const remaining = Math.max(0, probeAt - now) / 1000;
     return { allowed: false, reason, etaSeconds: this.inFlight > 0 ? null : Math.ceil(remaining), probeAt: this.inFlight > 0 ? null : probeAt, probe: false };
+  }
+
+  /** A status arrived: a refusal older than it is history (and is no longer shown). */
+  statusSeen(observedAt: number): void {
+    if (this.refusal && this.refusal.observedAt <= observedAt) this.refusal = null;
+  }
+
+  /**
+   * When a block's ETA has passed. The breaker's ETA counts down: the latest word counts, but
+   * an ETA under the floor (it sits at 0 while still open) is floored from when it first went
+   * under, so that polling faster does not push the probe back. Other ETAs (the VPN's 60 s) are
+   * estimates of an outage's length: they run from when the outage was first seen.
+   */
+  private dueAt(details: BlockedDetails, observedAt: number): number {
+    if (details.code !== 'circuit_breaker') {
+      this.lowEtaSince = null;
+      return this.blockSince!.at + blockDelayMs(details, this.probeIntervalMs);
+    }
+    const eta = details.etaSeconds ?? this.probeIntervalMs / 1000;
+    if (eta >= BREAKER_ETA_FLOOR_S) {
+      this.lowEtaSince = null;
+      return observedAt + eta * 1000;
+    }
+    this.lowEtaSince ??= observedAt;
+    return Math.max(observedAt + eta * 1000, this.lowEtaSince + BREAKER_ETA_FLOOR_S * 1000);
   }
 
   begin(): void {

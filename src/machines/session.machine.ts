@@ -128,6 +128,12 @@ export interface ActorFailure {
 export const ENGINE_READY_BACKOFF_MS = [1000, 2000, 4000, 8000];
 /** How long a first start may take before its players are held (200 + keep-alive) rather than left without a byte. */
 export const START_PATIENCE_MS = 5_000;
+/**
+ * How long a provisioning call may take before its players are held. A real orchestrator
+ * refuses in 0.03–0.45 s (403, 500): such an answer still reaches the player as a clean error
+ * before any byte; a call that takes longer is a real wait.
+ */
+export const PROVISION_PATIENCE_MS = 2_000;
 /** Pause before retrying a start on the same engine. */
 export const START_RETRY_BACKOFF_MS = 1000;
 
@@ -188,6 +194,7 @@ export const sessionMachine = setup({
   delays: {
     linger: ({ context }) => context.lingerMs,
     startPatience: () => START_PATIENCE_MS,
+    provisionPatience: () => PROVISION_PATIENCE_MS,
     engineReadyBackoff: ({ context }) => ENGINE_READY_BACKOFF_MS[Math.min(context.readyAttempts, ENGINE_READY_BACKOFF_MS.length - 1)]!,
     startRetryBackoff: () => START_RETRY_BACKOFF_MS,
   },
@@ -273,11 +280,15 @@ export const sessionMachine = setup({
           {
             target: 'failed',
             actions: assign({
-              failure: ({ event }) => ({ code: 'provisioning_failed' as const, message: failureOf(event.error).message ?? 'provisioning failed' }),
+              failure: ({ event }) => ({
+                code: failureOf(event.error).code === 'ORCH_AUTH' ? ('orchestrator_auth' as const) : ('provisioning_failed' as const),
+                message: failureOf(event.error).message ?? 'provisioning failed',
+              }),
             }),
           },
         ],
       },
+      after: { provisionPatience: { actions: assign({ slowStart: true }) } },
       // The call itself finishes in the background; its engine joins the pool unreserved.
       always: [{ guard: 'noPlayers', target: 'cancelled' }],
       on: { SHUTDOWN: { target: 'cancelled' } },
@@ -542,10 +553,9 @@ export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   if (snapshot.matches({ running: 'streaming' }) || (snapshot.matches({ running: 'lingering' }) && context.synced)) return { kind: 'live' };
   if (context.everLive) return { kind: 'recovering' };
   if (snapshot.matches({ acquiring: 'waiting' }) && context.wait) return { kind: 'waiting', wait: context.wait };
-  if (snapshot.matches('provisioning') || snapshot.matches('engine_check') || snapshot.matches('engine_backoff') || snapshot.matches('start_backoff')) {
-    return { kind: 'slow' };
-  }
-  // Any retry, or a start slower than START_PATIENCE_MS, means players are held, not left without bytes.
+  if (snapshot.matches('engine_check') || snapshot.matches('engine_backoff') || snapshot.matches('start_backoff')) return { kind: 'slow' };
+  // Any retry, a provisioning call slower than PROVISION_PATIENCE_MS, or a start slower than
+  // START_PATIENCE_MS means players are held, not left without bytes.
   if (context.lastProblem !== null || context.exclude.length > 0 || context.slowStart) return { kind: 'slow' };
   return { kind: 'starting' };
 }

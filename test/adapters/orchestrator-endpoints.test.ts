@@ -135,18 +135,17 @@ describe('stream events and OrchestratorClient.streams()', () => {
     expect(list[0]).toMatchObject({ id: 'acerelay-x', key: IH2 });
   });
 
-  it('a session without stat/command URLs is sent as "" and read back as null', async () => {
+  it('a session without stat/command URLs leaves them out (never sent as "", which the orchestrator refuses); the orchestrator then answers 422 and records nothing', async () => {
     const sim = await startSim();
     const client = orchestrator(sim);
     const { containerId, port } = firstEngine(sim);
     const ev = startedEvent(containerId, port, 'acerelay-nourls');
     ev.session = { ...ev.session, statUrl: null, commandUrl: null, isLive: false };
-    const rec = await client.streamStarted(ev);
-    expect(rec.statUrl).toBeNull();
-    expect(rec.commandUrl).toBeNull();
-    const sent = sim.state().streams.find((s) => s.id === 'acerelay-nourls')!;
-    expect(sent.stat_url).toBe('');
-    expect(sent.command_url).toBe('');
+    const err = await rejection(client.streamStarted(ev));
+    expect(err).toMatchObject({ code: 'ORCH_HTTP', status: 422 });
+    expect(sim.state().streams.find((s) => s.id === 'acerelay-nourls')).toBeUndefined();
+    // The orchestrator's own verdict: the field is missing, not an invalid "".
+    expect((err as Error).message).toContain('"type":"missing","loc":["body","session","stat_url"]');
   });
 
   it('422s: an invalid key_type or a non-string reason → OrchestratorHttpError 422; the orchestrator records nothing', async () => {

@@ -142,7 +142,7 @@ describe('orchestrator modes through the adapter', () => {
       containerId: a!.containerId,
       engine: { host: a!.host, port: a!.port },
       stream: { keyType: 'infohash', key: IH },
-      session: { playbackSessionId: 'p', statUrl: null, commandUrl: null, isLive: true },
+      session: { playbackSessionId: 'p', statUrl: 'http://127.0.0.1:1/ace/stat/x/y', commandUrl: 'http://127.0.0.1:1/ace/cmd/x/y', isLive: true },
       streamId: 'acerelay-before',
     });
     await control(sim, 'circuit', { state: 'open', eta: 100 });

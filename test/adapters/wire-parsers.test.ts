@@ -50,15 +50,22 @@ function pathOf(req: http.IncomingMessage): string {
 }
 
 describe('engine answers the simulator does not give', () => {
-  it('missing stat_url / command_url → null; the playback URL still rebased; the query carries format, source, pid, params', async () => {
+  it('missing stat_url / command_url → the ones beside the playback URL (rebased); the query carries format, source, pid, params', async () => {
     const srv = await stub((_req, res) => json(res, 200, startAnswer({ stat_url: undefined, command_url: '' })));
     const s = await engineClient().start(srv.url, { source: { kind: 'infohash', value: IH }, pid: 'pid-7', params: { transcode_audio: '0' } });
-    expect(s.statUrl).toBeNull();
-    expect(s.commandUrl).toBeNull();
+    expect(s.statUrl).toBe(`${srv.url}/ace/stat/${IH}/${TOKEN}`);
+    expect(s.commandUrl).toBe(`${srv.url}/ace/cmd/${IH}/${TOKEN}`);
     expect(s.playbackUrl).toBe(`${srv.url}/ace/r/${IH}/${TOKEN}`);
     const q = new URL(srv.requests[0]!.url, 'http://x').searchParams;
     expect(srv.requests[0]!.url.startsWith('/ace/getstream?')).toBe(true);
     expect(Object.fromEntries(q)).toEqual({ format: 'json', infohash: IH, pid: 'pid-7', transcode_audio: '0' });
+  });
+
+  it('missing stat_url / command_url with a playback URL of another shape → null (never an invented path)', async () => {
+    const srv = await stub((_req, res) => json(res, 200, startAnswer({ playback_url: `http://172.18.0.5:6878/content/${IH}/${TOKEN}`, stat_url: '', command_url: undefined })));
+    const s = await engineClient().start(srv.url, { source: { kind: 'infohash', value: IH }, pid: 'pid-8' });
+    expect(s.statUrl).toBeNull();
+    expect(s.commandUrl).toBeNull();
   });
 
   it('trailing-slash URLs are kept (and rebased) as given', async () => {

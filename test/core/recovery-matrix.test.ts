@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { PureWorld, T0, engineInfo, healthyStatus } from '../support/pure-world.ts';
-import { OrchestratorUnreachableError, ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
+import { OrchestratorAuthError, OrchestratorUnreachableError, ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
 import type { OrchestratorStatus } from '../../src/adapters/orchestrator/types.ts';
 import { AcerelayError } from '../../src/errors.ts';
 
@@ -356,24 +356,44 @@ describe('a full house said by provisioning (the real orchestrator\'s 500 "Maxim
 });
 
 describe('general_error and content failures', () => {
-  test('provisioning general_error → 502 at once, one call, no retry storm', async () => {
+  test('provisioning general_error → 502 at once (before any byte: a fast failure is not held first), one call, no retry storm', async () => {
     const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
     w.provisionScript = [{ delayMs: 300, fail: new ProvisionError(500, 'failed', 'general_error', 'Failed to provision engine: Docker error', null, false, false) }];
     const p = w.player(`id=${ID}`);
     await w.advance(5_000);
-    expect(p.events).toEqual(['hold', 'unhold', 'finish:failed']);
+    expect(p.events).toEqual(['finish:failed']);
     expect(p.error?.code).toBe('provisioning_failed');
     expect(w.provisionCalls).toHaveLength(1);
     expect(w.rel()).toMatchInlineSnapshot(`
       [
         "   0.0s s1  acquiring.choosing                 init",
         "   0.0s p1  requesting                         init",
-        "   0.0s p1  held.waiting_engine                SESSION_PHASE",
         "   0.0s s1  provisioning                       BROKER_PROVISION",
         "   0.3s p1  ended                              SESSION_PHASE",
         "   0.3s s1  failed                             error",
       ]
     `);
+  });
+
+  test('a provisioning call slower than 2 s holds its player (200 + keep-alive); its failure is then a reset', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
+    w.provisionScript = [{ delayMs: 2_500, fail: new ProvisionError(500, 'failed', 'general_error', 'Failed to provision engine: Docker error', null, false, false) }];
+    const p = w.player(`id=${ID}`);
+    await w.advance(1_900);
+    expect(p.events).toEqual([]);
+    await w.advance(200);
+    expect(w.state(p)).toBe('waiting_engine');
+    await w.advance(1_000);
+    expect(p.events).toEqual(['hold', 'unhold', 'finish:failed']);
+  });
+
+  test('the orchestrator refuses our API key (403 on provisioning) → 502 orchestrator_auth before any byte', async () => {
+    const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
+    w.provisionScript = [{ delayMs: 30, fail: new OrchestratorAuthError(403, "POST /provision/acestream: 403 invalid token") }];
+    const p = w.player(`id=${ID}`);
+    await w.advance(1_000);
+    expect(p.events).toEqual(['finish:failed']);
+    expect(p.error?.code).toBe('orchestrator_auth');
   });
 
   test('content the engine cannot load → 502, then remembered: the next request fails at once', async () => {
@@ -405,8 +425,8 @@ describe('engine slow after provisioning', () => {
       [
         "   0.0s s1  acquiring.choosing                 init",
         "   0.0s p1  requesting                         init",
-        "   0.0s p1  held.waiting_engine                SESSION_PHASE",
         "   0.0s s1  provisioning                       BROKER_PROVISION",
+        "   0.5s p1  held.waiting_engine                SESSION_PHASE",
         "   0.5s s1  engine_check                       done",
         "   0.6s s1  engine_backoff                     error",
         "   1.6s s1  engine_check                       after:engineReadyBackoff",

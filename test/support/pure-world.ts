@@ -63,7 +63,7 @@ export class PureWorld {
   readonly relay: Relay;
   readonly upstreams: PendingUpstream[] = [];
   /** Script: what the next provisioning calls do. */
-  provisionScript: Array<{ delayMs: number; fail?: ProvisionError; engine?: EngineInfo }> = [];
+  provisionScript: Array<{ delayMs: number; fail?: Error; engine?: EngineInfo }> = [];
   /** Engine base URLs that refuse (unreachable) until cleared. */
   readonly downEngines = new Set<string>();
   /** Content that fails to load. */

@@ -40,13 +40,20 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'acerelay-data-'));
 }
 
-export async function startStack(opts: { sim?: SimOptions; env?: Record<string, string>; orchestrator?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { sim?: SimOptions; env?: Record<string, string>; orchestrator?: boolean; /** Collects acerelay's log lines (parsed JSON), at info level. */ logs?: Array<Record<string, unknown>> } = {},
+): Promise<Stack> {
   const sim = await startSimulator({ port: 0, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100, ...opts.sim });
   const env: Record<string, string> = { ACERELAY_DATA_DIR: tempDataDir(), ...SCALED_ENV, ...opts.env };
   if (opts.orchestrator !== false) env.ACERELAY_ORCH_URL ??= sim.url;
   if (opts.sim?.apiKey) env.ACERELAY_ORCH_APIKEY ??= opts.sim.apiKey;
   const { config } = loadConfig([], env);
-  const log = env.ACERELAY_LOG_LEVEL === 'silent' ? silentLogger : createLogger(env.ACERELAY_LOG_LEVEL!);
+  const logs = opts.logs;
+  const log = logs
+    ? createLogger(opts.env?.ACERELAY_LOG_LEVEL ?? 'info', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+    : env.ACERELAY_LOG_LEVEL === 'silent'
+      ? silentLogger
+      : createLogger(env.ACERELAY_LOG_LEVEL!);
   const acerelay = await createAcerelay(config, { logger: log });
   const url = await acerelay.listen();
   return {

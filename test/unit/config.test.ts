@@ -126,3 +126,14 @@ describe('errors and warnings', () => {
     expect(warnings.some((w) => w.includes('ACERELAY_LINGERR'))).toBe(true);
   });
 });
+
+describe('empty values from compose files', () => {
+  test('an empty ACERELAY_ORCH_APIKEY (or its acexy alias) means unset, with a warning naming it', () => {
+    for (const name of ['ACERELAY_ORCH_APIKEY', 'ACEXY_ORCH_APIKEY']) {
+      const { config, warnings } = loadConfig([], { ACERELAY_ORCH_URL: 'http://orch:8000', [name]: '' });
+      expect(config.orchApiKey).toBeUndefined();
+      expect(warnings.join('\n')).toContain(name);
+    }
+    expect(loadConfig([], { ACERELAY_ORCH_APIKEY: 'k' }).config.orchApiKey).toBe('k');
+  });
+});

@@ -264,6 +264,12 @@ export class Journal {
     return this.db.prepare(`SELECT 1 FROM outbox WHERE stream_id = ? AND type = 'stream_started' AND state = 'delivered' LIMIT 1`).get(streamId) !== undefined;
   }
 
+  /** Whether a stream_started for this id was ever queued by this instance (any run). */
+  knowsStream(streamId: string): boolean {
+    this.flush();
+    return this.db.prepare(`SELECT 1 FROM outbox WHERE stream_id = ? AND type = 'stream_started' LIMIT 1`).get(streamId) !== undefined;
+  }
+
   /** Actors whose last entry (from an earlier boot) left them active: live at a crash. */
   unfinishedActors(): Array<{ actor: string; machine: 'session' | 'player'; session: string }> {
     this.flush();

@@ -18,8 +18,9 @@ export async function sendStreamStarted(
     stream: { key_type: ev.stream.keyType, key: ev.stream.key },
     session: {
       playback_session_id: ev.session.playbackSessionId,
-      stat_url: ev.session.statUrl ?? '',
-      command_url: ev.session.commandUrl ?? '',
+      // Valid URLs or nothing: the orchestrator answers 422 to an empty string.
+      ...(ev.session.statUrl ? { stat_url: ev.session.statUrl } : {}),
+      ...(ev.session.commandUrl ? { command_url: ev.session.commandUrl } : {}),
       is_live: ev.session.isLive ? 1 : 0,
     },
     labels: { stream_id: ev.streamId },
