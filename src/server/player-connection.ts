@@ -127,10 +127,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
       sendError(this.res, err);
       return;
     }
-    if (outcome === 'shutdown') {
-      this.res.end();
-      return;
-    }
+    // Shutdown too: a player (or recorder) must not take our stop for the end of the stream.
     this.reset();
   }
 
