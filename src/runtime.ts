@@ -220,7 +220,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
   let housekeeping: TimerHandle | undefined;
   const tick = () => {
-    keepAlive.tick();
+    keepAlive.tick(clock.now());
     monitor.check(clock.now());
     theRelay.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
