@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   capacity_exhausted: { status: 503, message: 'every engine is busy and no more can be provisioned' },
   orchestrator_unavailable: { status: 503, message: 'the orchestrator cannot be reached' },
   queue_full: { status: 503, message: 'too many players are already waiting' },
+  too_many_clients: { status: 503, message: 'too many viewers are connected to /api/events' },
   shutting_down: { status: 503, message: 'acerelay is shutting down' },
   not_ready: { status: 503, message: 'no new channel could start now' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -44,6 +44,8 @@ export interface Acerelay {
   broker: EngineBroker;
   feed: StatusFeed;
   metrics: Metrics;
+  /** Every player's and /api/events viewer's backlog (write stall, ACERELAY_MEMORY_MAX). */
+  monitor: SinkMonitor;
   orchestrator: OrchestratorClient | null;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
@@ -254,7 +256,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
   let housekeeping: TimerHandle | undefined;
   const tick = () => {
-    keepAlive.tick();
+    keepAlive.tick(clock.now());
     monitor.check(clock.now());
     theRelay.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
@@ -319,6 +321,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         adminToken: config.adminToken,
         mode: orchestrator ? 'orchestrator' : 'single-engine',
         simControlUrl: opts.simControlUrl,
+        monitor,
       }),
       inspectorRoutes({ relay, hub, history, feed, broker, clock, adminToken: config.adminToken, mode: orchestrator ? 'orchestrator' : 'single-engine', simControlUrl: opts.simControlUrl }),
     ],
@@ -338,6 +341,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     broker,
     feed,
     metrics,
+    monitor,
     orchestrator,
     async listen() {
       const address = await app.listen({ host: config.listen.host ?? '::', port: config.listen.port });

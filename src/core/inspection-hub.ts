@@ -45,6 +45,11 @@ interface Known {
 }
 
 const RECENT_PER_ACTOR = 400;
+/**
+ * Longest session key copied into every entry's facts. A longer one (pass-through parameters)
+ * is clipped there: the session's `created` entry holds it whole, in its input.
+ */
+export const KEY_FACT_MAX = 160;
 const FINISHED_KEPT = 200;
 
 export class InspectionHub {
@@ -186,7 +191,7 @@ function facts(machine: MachineKind, c: Record<string, unknown>): Record<string,
   }
   const engine = c.engine as { containerId?: string } | null;
   return {
-    key: c.key,
+    key: clipKey(c.key),
     engine: engine?.containerId ?? null,
     stream_id: c.streamId ?? null,
     infohash: c.infohash ?? null,
@@ -196,4 +201,8 @@ function facts(machine: MachineKind, c: Record<string, unknown>): Record<string,
     last_problem: c.lastProblem ?? null,
     failure: c.failure ?? null,
   };
+}
+
+function clipKey(key: unknown): unknown {
+  return typeof key === 'string' && key.length > KEY_FACT_MAX ? `${key.slice(0, KEY_FACT_MAX - 1)}…` : key;
 }

@@ -12,6 +12,13 @@ export interface StreamRequest {
   key: string;
 }
 
+/**
+ * The most pass-through parameters a player may send, measured as their URL-encoded query
+ * string (`name=value&…`, sorted: the session key's tail). The key is copied into logs, the
+ * journal and the engine's start URL; real engines take a handful of short parameters.
+ */
+export const PASS_THROUGH_MAX_BYTES = 2048;
+
 /** acerelay's own parameters: accepted and never passed on (acexy clients send pid/sid). */
 const OURS = new Set(['id', 'infohash', 'pid', 'sid', 'format']);
 const UNSUPPORTED = new Set(['url', 'magnet', 'content_id']);
@@ -41,16 +48,28 @@ export function parseStreamRequest(query: Query): StreamRequest {
     const value = single(query, name);
     if (value !== undefined) params[name] = value;
   }
+  const size = Buffer.byteLength(passThroughQuery(params));
+  if (size > PASS_THROUGH_MAX_BYTES) {
+    throw new AcerelayError(
+      'invalid_parameter',
+      `the pass-through parameters take ${size} bytes URL-encoded; at most ${PASS_THROUGH_MAX_BYTES} are accepted`,
+    );
+  }
   return { source, params, key: sessionKey(source, params) };
 }
 
 /** Players with the same content and the same pass-through parameters share a session. */
 export function sessionKey(source: Source, params: Record<string, string>): string {
-  const tail = Object.keys(params)
+  const tail = passThroughQuery(params);
+  return `${source.kind}:${source.value}${tail ? `?${tail}` : ''}`;
+}
+
+/** `a=1&b=2`: the pass-through parameters, sorted and URL-encoded. */
+function passThroughQuery(params: Record<string, string>): string {
+  return Object.keys(params)
     .sort()
     .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`)
     .join('&');
-  return `${source.kind}:${source.value}${tail ? `?${tail}` : ''}`;
 }
 
 function single(query: Query, name: string): string | undefined {

@@ -16,10 +16,19 @@ export function tokenFrom(req: FastifyRequest): string | null {
   if (typeof cookie === 'string') {
     for (const part of cookie.split(';')) {
       const [k, ...v] = part.trim().split('=');
-      if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='));
+      if (k === TOKEN_COOKIE) return decodeCookie(v.join('='));
     }
   }
   return null;
+}
+
+/** A cookie value that is not valid percent-encoding carries no token (401, not a 500). */
+function decodeCookie(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
 }
 
 export function tokenMatches(given: string | null, expected: string): boolean {

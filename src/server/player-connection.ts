@@ -10,7 +10,7 @@ import type { Channel } from '../fanout/channel.ts';
 import type { PlayerSink } from '../fanout/player-sink.ts';
 import type { PlayerIO } from '../core/player-io.ts';
 import type { ClientError, ClientEvent, Outcome } from '../machines/client.machine.ts';
-import type { KeepAlive, KeepAliveTarget } from './keep-alive.ts';
+import type { KeepAlive, StreamingTarget } from './keep-alive.ts';
 import type { SinkMonitor } from './sink-monitor.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../log.ts';
@@ -35,7 +35,7 @@ export const STREAM_HEADERS = {
 
 let nextSink = 0;
 
-export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
+export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   readonly id = `c${++nextSink}`;
   private send: (event: ClientEvent) => void = () => {};
   private channel: Channel | null = null;
@@ -97,12 +97,15 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
     this.headers();
     this.channel = channel;
     channel.attach(this);
-    this.deps.monitor.add(this, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    this.deps.monitor.add(this, now);
+    this.deps.keepAlive.watch(this, now);
   }
 
   detach(): void {
     this.channel?.detach(this);
     this.deps.monitor.delete(this);
+    this.deps.keepAlive.unwatch(this);
     this.channel = null;
   }
 
@@ -127,10 +130,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, KeepAliveTarget {
       sendError(this.res, err);
       return;
     }
-    if (outcome === 'shutdown') {
-      this.res.end();
-      return;
-    }
+    // Shutdown too: a player (or recorder) must not take our stop for the end of the stream.
     this.reset();
   }
 

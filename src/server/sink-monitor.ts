@@ -1,19 +1,33 @@
 /**
- * Watches every streaming player's backlog, across channels:
+ * Watches every streaming player's backlog, across channels, and every /api/events viewer's:
  *  - a socket that takes nothing for `stallMs` while data waits is half-open or frozen: dropped
  *    (TCP keep-alive finds the half-open ones that have nothing to send);
- *  - when all backlogs together pass `memoryMaxBytes`, the slowest players are dropped first.
- * The per-player bound (ACERELAY_BUFFER) is enforced by the channel on every write.
+ *  - when all backlogs together pass `memoryMaxBytes`, viewers go first, then the slowest
+ *    players, largest backlog first (a viewer is a convenience, a player is the service).
+ * The per-player bound (ACERELAY_BUFFER) is enforced by the channel on every write, the
+ * per-viewer bound (SSE_BACKLOG_MAX) by the viewer on every write.
  */
-import type { PlayerSink } from '../fanout/player-sink.ts';
+
+/** A socket whose backlog counts: a player (PlayerSink) or an SSE viewer. */
+export interface WatchedSink {
+  /** Bytes written but not yet taken by the socket. */
+  backlog(): number;
+  /** Bytes the socket has taken so far: grows while the peer reads. */
+  flushed(): number;
+  /** Ends it, saying why. Idempotent. */
+  drop(reason: 'memory' | 'stalled'): void;
+}
+
+export type SinkKind = 'player' | 'viewer';
 
 interface Watch {
+  kind: SinkKind;
   flushed: number;
   progressAt: number;
 }
 
 export class SinkMonitor {
-  private readonly watched = new Map<PlayerSink, Watch>();
+  private readonly watched = new Map<WatchedSink, Watch>();
 
   constructor(
     private readonly stallMs: number,
@@ -21,28 +35,36 @@ export class SinkMonitor {
     private readonly onDrop: (reason: 'stalled' | 'memory') => void = () => {},
   ) {}
 
-  add(sink: PlayerSink, now: number): void {
-    if (!this.watched.has(sink)) this.watched.set(sink, { flushed: sink.flushed(), progressAt: now });
+  add(sink: WatchedSink, now: number, kind: SinkKind = 'player'): void {
+    if (!this.watched.has(sink)) this.watched.set(sink, { kind, flushed: sink.flushed(), progressAt: now });
   }
 
-  delete(sink: PlayerSink): void {
+  delete(sink: WatchedSink): void {
     this.watched.delete(sink);
+  }
+
+  /** How many are watched (of one kind, or all). */
+  count(kind?: SinkKind): number {
+    if (!kind) return this.watched.size;
+    let n = 0;
+    for (const w of this.watched.values()) if (w.kind === kind) n++;
+    return n;
   }
 
   get size(): number {
     return this.watched.size;
   }
 
-  /** Total bytes waiting in player sockets. */
-  total(): number {
+  /** Total bytes waiting in watched sockets (of one kind, or all). */
+  total(kind?: SinkKind): number {
     let sum = 0;
-    for (const sink of this.watched.keys()) sum += sink.backlog();
+    for (const [sink, w] of this.watched) if (!kind || w.kind === kind) sum += sink.backlog();
     return sum;
   }
 
   check(now: number): void {
     let total = 0;
-    const backlogs: Array<[PlayerSink, number]> = [];
+    const backlogs: Array<[WatchedSink, number, SinkKind]> = [];
     for (const [sink, w] of this.watched) {
       const b = sink.backlog();
       // Progress is bytes taken by the socket, not a shrinking backlog: a slow but living
@@ -57,12 +79,14 @@ export class SinkMonitor {
         continue;
       }
       total += b;
-      backlogs.push([sink, b]);
+      backlogs.push([sink, b, w.kind]);
     }
     if (total <= this.memoryMaxBytes) return;
-    backlogs.sort((a, b) => b[1] - a[1]);
+    backlogs.sort((a, b) => (a[2] === b[2] ? b[1] - a[1] : a[2] === 'viewer' ? -1 : 1));
     for (const [sink, b] of backlogs) {
       if (total <= this.memoryMaxBytes) break;
+      // Dropping it would free nothing.
+      if (b === 0) continue;
       this.watched.delete(sink);
       sink.drop('memory');
       this.onDrop('memory');

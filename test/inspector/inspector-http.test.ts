@@ -73,6 +73,23 @@ describe('the admin token', () => {
     expect(await res.text()).toContain('not accepted');
   });
 
+  it('takes a cookie that is not valid percent-encoding for no token: 401 or the login page, no error logged', async () => {
+    const bad = { cookie: 'acerelay_token=%E0%A4%A' };
+    const before = logLines.length;
+    for (const path of ['/api/sessions', '/api/orchestrator', '/api/events', '/metrics', '/inspector/diagrams/session.svg']) {
+      const res = await fetch(`${base}${path}`, { headers: bad });
+      expect(res.status, path).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('unauthorized');
+    }
+    const page = await fetch(`${base}/inspector`, { headers: bad });
+    expect(page.status).toBe(401);
+    const html = await page.text();
+    expect(html).toContain('id="ins-login"');
+    expect(html).not.toContain('ins-initial');
+    const errors = logLines.slice(before).filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
+    expect(errors).toEqual([]);
+  });
+
   it('serves the page with the token as a Bearer header or as the cookie', async () => {
     for (const headers of [bearer, cookie]) {
       const res = await fetch(`${base}/inspector`, { headers });

@@ -49,7 +49,7 @@ test('an unknown ACERELAY_* variable is warned about, not ignored silently', asy
   }
 });
 
-test('SIGTERM with live streams: every stream_ended is delivered, engine sessions stopped, exit 0', async () => {
+test('SIGTERM with live streams: players see a reset (not the end of a recording), every stream_ended is delivered, engine sessions stopped, exit 0', async () => {
   const sim = await startSimulator({ port: 0, minReplicas: 2, maxReplicas: 4, apiKey: 'k-test', startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
   const child = runAcerelay(['serve', '--listen', '127.0.0.1:0'], {
     ACERELAY_ORCH_URL: sim.url,
@@ -65,7 +65,12 @@ test('SIGTERM with live streams: every stream_ended is delivered, engine session
     await sleep(500);
     child.proc.kill('SIGTERM');
     expect(await child.exited).toBe(0);
-    await Promise.all(players);
+    // A clean end (FIN) would make a recorder keep a truncated file as the whole recording.
+    for (const p of await Promise.all(players)) {
+      expect(p.status).toBe(200);
+      expect(p.size).toBeGreaterThan(0);
+      expect(p.ending).toBe('reset');
+    }
     const state = sim.state();
     const started = new Set(state.events.filter((e) => e.type === 'stream_started' && e.http_status === 200).map((e) => e.stream_id));
     const ended = new Set(state.events.filter((e) => e.type === 'stream_ended' && e.http_status === 200).map((e) => e.stream_id));

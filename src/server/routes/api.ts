@@ -13,6 +13,8 @@ import { AcerelayError } from '../../errors.ts';
 import { describeSession } from '../describe.ts';
 import { liveSessionView } from '../inspector-view.ts';
 import { requireToken } from '../auth.ts';
+import type { SinkMonitor } from '../sink-monitor.ts';
+import { SseViewers, sseMessage } from '../sse-viewers.ts';
 
 export interface ApiDeps {
   relay: Relay;
@@ -25,10 +27,12 @@ export interface ApiDeps {
   mode: 'orchestrator' | 'single-engine';
   /** Demo only: the simulator's control URL, for the inspector's fault buttons. */
   simControlUrl?: string | undefined;
+  /** Counts /api/events backlogs with the players' (write stall, ACERELAY_MEMORY_MAX). */
+  monitor?: SinkMonitor;
 }
 
-const SSE_BACKLOG_MAX = 1024 * 1024;
-const SSE_HEARTBEAT_MS = 15_000;
+/** Retry-After of a 503 too_many_clients: a viewer's tab is soon closed. */
+const SSE_RETRY_AFTER_S = 10;
 
 export function orchestratorView(deps: ApiDeps) {
   const feed = deps.feed.current();
@@ -98,7 +102,22 @@ export function apiRoutes(deps: ApiDeps) {
 
     app.get('/api/orchestrator', { preHandler: guard }, async () => orchestratorView(deps));
 
-    app.get('/api/events', { preHandler: guard }, (req, reply) => {
+    const viewers = new SseViewers({
+      monitor: deps.monitor,
+      now: () => deps.clock.now(),
+      subscribe: (broadcast) => {
+        const unsubscribe = hub.subscribe((entry: JournalEntry) => broadcast('entry', entry));
+        const feedSub = deps.feed.state$.subscribe(() => broadcast('orchestrator', orchestratorView(deps)));
+        return () => {
+          unsubscribe();
+          feedSub.unsubscribe();
+        };
+      },
+    });
+    app.addHook('onClose', async () => viewers.close());
+
+    app.get('/api/events', { preHandler: guard }, (_req, reply) => {
+      if (viewers.full) throw new AcerelayError('too_many_clients', undefined, SSE_RETRY_AFTER_S);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -108,25 +127,7 @@ export function apiRoutes(deps: ApiDeps) {
         'x-accel-buffering': 'no',
       });
       res.flushHeaders();
-      const send = (event: string, data: unknown) => {
-        if (res.writableLength > SSE_BACKLOG_MAX) {
-          // A viewer that does not read is not worth our memory.
-          res.destroy();
-          return;
-        }
-        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      send('hello', { now: deps.clock.now(), orchestrator: orchestratorView(deps) });
-      const unsubscribe = hub.subscribe((entry: JournalEntry) => send('entry', entry));
-      const feedSub = deps.feed.state$.subscribe(() => send('orchestrator', orchestratorView(deps)));
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-      const stop = () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        feedSub.unsubscribe();
-      };
-      res.on('close', stop);
-      req.raw.on('close', stop);
+      viewers.open(res, sseMessage('hello', { now: deps.clock.now(), orchestrator: orchestratorView(deps) }));
     });
   };
 }
