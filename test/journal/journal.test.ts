@@ -146,7 +146,7 @@ describe('journal', () => {
     expect(n).toBeLessThan(50);
   });
 
-  test('retention drops old entries (never an unfinished actor’s) and the size bound drops the oldest', () => {
+  test('retention drops old entries (never an unfinished actor’s) and the size bound drops the oldest finished ones', () => {
     const d = dir();
     const { journal, clock } = openJournal(d, { retentionMs: 60_000, maxBytes: 1024 * 1024 });
     journal.append(entry('old', 1, { t: clock.now() }));
@@ -158,10 +158,34 @@ describe('journal', () => {
     expect(journal.entriesOfActor('old')).toEqual([]);
     expect(journal.entriesOfActor('alive')).toHaveLength(1);
     expect(journal.entriesOfActor('new')).toHaveLength(1);
-    for (let i = 2; i < 3000; i++) journal.append(entry('new', i, { t: clock.now(), facts: { pad: 'z'.repeat(1000) } }));
+    const done = { status: 'done', state: 'stopped', value: 'stopped' } as const;
+    for (let i = 2; i < 3000; i++) journal.append(entry('new', i, { t: clock.now(), facts: { pad: 'z'.repeat(1000) }, ...(i === 2999 ? done : {}) }));
     expect(journal.sizeBytes()).toBeGreaterThan(1024 * 1024);
     journal.prune();
     expect(journal.sizeBytes()).toBeLessThanOrEqual(1024 * 1024);
     expect(journal.entriesOfActor('new').length).toBeLessThan(3000);
+    expect(journal.entriesOfActor('alive')).toHaveLength(1);
+  });
+  test('the size bound never deletes the history of a live session, however old', () => {
+    const d = dir();
+    const { journal, clock } = openJournal(d, { maxBytes: 1024 * 1024 });
+    // The longest-running stream: its entries are the oldest in the file.
+    for (let i = 1; i <= 5; i++) journal.append(entry('alive', i, { t: clock.now() }));
+    for (let a = 0; a < 1500; a++) {
+      journal.append(entry(`done-${a}`, 1, { t: clock.now(), facts: { pad: 'z'.repeat(1000) } }));
+      journal.append(entry(`done-${a}`, 2, { t: clock.now(), status: 'done', state: 'stopped', value: 'stopped', facts: { pad: 'z'.repeat(1000) } }));
+    }
+    expect(journal.sizeBytes()).toBeGreaterThan(1024 * 1024);
+    journal.prune();
+    expect(journal.entriesOfActor('alive')).toHaveLength(5);
+    expect(journal.sizeBytes()).toBeLessThanOrEqual(1024 * 1024);
+    expect(journal.entriesOfActor('done-0')).toEqual([]);
+    // Finished actors whose entries are gone are gone from the listing too.
+    expect(journal.latestSessions(5000).map((s) => s.last.actor)).not.toContain('done-0');
+    journal.close();
+    // The next run (after a crash) still has everything it needs to recover the live session.
+    const next = openJournal(d, { maxBytes: 1024 * 1024 }).journal;
+    expect(next.unfinishedActors().map((a) => a.actor)).toEqual(['alive']);
+    expect(next.entriesOfActor('alive')).toHaveLength(5);
   });
 });

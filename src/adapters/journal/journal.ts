@@ -59,6 +59,8 @@ interface Pending {
 }
 
 const BACKLOG_MAX = 50_000;
+/** Pruning's filter: only the entries of actors no longer running (a crash recovery replays the others). */
+const FINISHED = `actor NOT IN (SELECT actor FROM actors WHERE status = 'active')`;
 
 export class Journal {
   /** This process's run: entries of other boots that never ended were live at a crash. */
@@ -323,29 +325,39 @@ export class Journal {
     return out;
   }
 
-  /** Drops entries past the retention age, then the oldest until the file fits the size bound. */
+  /**
+   * Drops finished actors' entries past the retention age, then finished actors' oldest
+   * entries until the file fits the size bound. An actor still running keeps its whole
+   * history, however old or large: a crash recovery replays it (to stop its engine session
+   * and end its stream), and the longest-running streams are the oldest entries.
+   */
   prune(): { deleted: number } {
     this.flush();
     const retention = this.opts.retentionMs ?? 7 * 86_400_000;
     const cutoff = this.opts.clock.now() - retention;
     let deleted = 0;
     this.safely(() => {
-      // Never the history of an actor that is still unfinished: a crash recovery needs it.
-      deleted += this.db.prepare(`DELETE FROM entries WHERE t < ? AND actor NOT IN (SELECT actor FROM actors WHERE status = 'active')`).run(cutoff).changes;
+      deleted += this.db.prepare(`DELETE FROM entries WHERE t < ? AND ${FINISHED}`).run(cutoff).changes;
       this.db.prepare(`DELETE FROM outbox WHERE state != 'pending' AND created_at < ?`).run(cutoff);
       const max = this.opts.maxBytes;
       if (max && this.path !== ':memory:') {
-        for (let round = 0; round < 20 && this.sizeBytes() > max; round++) {
-          const count = (this.db.prepare(`SELECT COUNT(*) AS n FROM entries`).get() as { n: number }).n;
-          if (count === 0) break;
-          const cut = Math.max(1, Math.floor(count / 10));
-          deleted += this.db.prepare(`DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)`).run(cut).changes;
-          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        const count = this.db.prepare(`SELECT COUNT(*) AS n FROM entries WHERE ${FINISHED}`);
+        const cut = this.db.prepare(`DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE ${FINISHED} ORDER BY seq LIMIT ?)`);
+        for (let round = 0; round < 20; round++) {
+          const size = this.sizeBytes();
+          if (size <= max) break;
+          const n = (count.get() as { n: number }).n;
+          if (n === 0) break;
+          // Aim under the bound (pages freed in part stay allocated), at least a tenth a round.
+          const share = Math.max(0.1, 1 - (max * 0.8) / size);
+          deleted += cut.run(Math.max(1, Math.ceil(n * share))).changes;
+          // The vacuum's own writes go to the WAL: checkpointed after it, or the WAL keeps them.
           this.db.pragma('incremental_vacuum');
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
         }
       }
-      // Actors whose every entry is gone are gone too.
-      this.db.prepare(`DELETE FROM actors WHERE last_seq < COALESCE((SELECT MIN(seq) FROM entries), 1e18) AND status != 'active'`).run();
+      // Finished actors whose last entry is gone (their earlier ones went first) are gone too.
+      this.db.prepare(`DELETE FROM actors WHERE status != 'active' AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.seq = actors.last_seq)`).run();
     });
     return { deleted };
   }
