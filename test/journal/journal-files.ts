@@ -1,4 +1,6 @@
-/** Journal files for tests: one full of finished sessions; what a running acerelay's journal holds. */
+/** Journal files for tests: one full of finished sessions, and the ways the issue found them damaged. */
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Journal } from '../../src/adapters/journal/journal.ts';
@@ -22,6 +24,19 @@ export function addFinishedSessions(dir: string, sessions: number, clock: Clock 
   journal.close();
 }
 
+export const DAMAGE: Array<[string, (path: string) => void]> = [
+  ['truncated to 40 %', (path) => truncateSync(path, Math.floor(statSync(path).size * 0.4))],
+  [
+    'with its first 4 KB overwritten by random bytes',
+    (path) => {
+      const bytes = readFileSync(path);
+      randomBytes(4096).copy(bytes, 0);
+      writeFileSync(path, bytes);
+    },
+  ],
+  ['made of random bytes only', (path) => writeFileSync(path, randomBytes(statSync(path).size))],
+];
+
 /** Stream starts the orchestrator confirmed, as the journal in `dir` has them (read-only, beside a live writer). */
 export function confirmedStarts(dir: string): number {
   const db = new Database(join(dir, 'journal.db'), { readonly: true, fileMustExist: true });
@@ -30,4 +45,12 @@ export function confirmedStarts(dir: string): number {
   } finally {
     db.close();
   }
+}
+
+/** Holds the journal in `dir` as another process would (no one else can open it) until `release`. */
+export function holdJournal(dir: string): { release(): void } {
+  const other = new Database(join(dir, 'journal.db'));
+  other.pragma('locking_mode = EXCLUSIVE');
+  other.exec('BEGIN EXCLUSIVE; COMMIT;');
+  return { release: () => other.close() };
 }
