@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   too_many_clients: { status: 503, message: 'too many viewers are connected to /api/events' },
   shutting_down: { status: 503, message: 'acerelay is shutting down' },
   not_ready: { status: 503, message: 'no new channel could start now' },
+  journal_unavailable: { status: 503, message: 'the journal cannot be opened: streams are served, but a crash would leave them to nobody' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

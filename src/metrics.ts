@@ -26,6 +26,7 @@ export class Metrics {
   readonly ttfb: Histogram;
   readonly orchestratorEvents: Counter<'type' | 'result'>;
   readonly journalErrors: Counter;
+  readonly journalAvailable: Gauge;
 
   constructor(private sources: MetricSources | null = null) {
     const registers = [this.registry];
@@ -158,7 +159,12 @@ export class Metrics {
       labelNames: ['type', 'result'],
       registers,
     });
-    this.journalErrors = new Counter({ name: 'acerelay_journal_errors_total', help: 'Journal writes that failed', registers });
+    this.journalErrors = new Counter({ name: 'acerelay_journal_errors_total', help: 'Journal writes, and attempts to open it, that failed', registers });
+    this.journalAvailable = new Gauge({
+      name: 'acerelay_journal_available',
+      help: 'Whether the journal is open (0: it cannot be opened; streaming goes on without crash recovery, retried with backoff)',
+      registers,
+    });
   }
 
   attach(sources: MetricSources): void {

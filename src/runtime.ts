@@ -19,6 +19,7 @@ import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { OrchestratorAuthError } from './adapters/orchestrator/errors.ts';
 import { EventJournal } from './core/event-journal.ts';
 import { Journal } from './adapters/journal/journal.ts';
+import { JournalKeeper } from './adapters/journal/journal-keeper.ts';
 import { recoverAfterRestart, type RecoveryReport } from './core/crash-recovery.ts';
 import { noStreamEvents, type StreamEventSink } from './core/stream-event-sink.ts';
 import { Metrics } from './metrics.ts';
@@ -29,7 +30,7 @@ import { buildServer } from './server/app.ts';
 import type { Readiness } from './server/routes/status.ts';
 import { sessionStateName } from './server/describe.ts';
 import { InspectionHub } from './core/inspection-hub.ts';
-import { journalHistory, memoryHistory, type SessionHistory } from './core/session-history.ts';
+import { journalOrMemoryHistory, type SessionHistory } from './core/session-history.ts';
 import { apiRoutes } from './server/routes/api.ts';
 import { inspectorRoutes } from './server/routes/inspector.ts';
 import { requireToken } from './server/auth.ts';
@@ -37,9 +38,10 @@ import { requireToken } from './server/auth.ts';
 export interface Acerelay {
   app: FastifyInstance;
   hub: InspectionHub;
-  journal: Journal | null;
-  /** What the start found of an earlier run (sessions stopped, ends resumed…). */
-  recovery: RecoveryReport | null;
+  /** Open, or still being tried (`journal.available`); writes wait in memory meanwhile. */
+  journal: Journal;
+  /** What the start (or a late opening of the journal) found of an earlier run (sessions stopped, ends resumed…). */
+  readonly recovery: RecoveryReport | null;
   relay: Relay;
   broker: EngineBroker;
   feed: StatusFeed;
@@ -71,26 +73,26 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const clock = opts.clock ?? systemClock;
   const log = opts.logger;
   const metrics = new Metrics();
-  // The journal: history, the outbox's store, and what a restart recovers from. Without it
-  // (it cannot be opened) acerelay still streams, with history in memory only.
-  let journal: Journal | null = null;
-  try {
-    const opened = Journal.open({
-      dir: config.dataDir,
-      clock,
-      logger: log.child({ part: 'journal' }),
-      retentionMs: config.journalRetentionMs,
-      maxBytes: config.journalMaxBytes,
-      onWriteError: () => metrics.journalErrors.inc(),
-    });
-    journal = opened.journal;
-    for (const w of opened.warnings) log.warn(w);
-  } catch (err) {
-    metrics.journalErrors.inc();
-    log.error({ err: (err as Error).message, dir: config.dataDir }, 'journal unavailable: streaming without history or crash recovery');
-  }
-  const hub = new InspectionHub(clock, journal?.maxSeq() ?? 0);
-  const history: SessionHistory = journal ? journalHistory(journal) : memoryHistory(hub);
+  // The journal: history, the outbox's store, and what a restart recovers from. While it
+  // cannot be opened acerelay still streams (history in memory) and the keeper keeps trying.
+  const journal = new Journal({
+    dir: config.dataDir,
+    clock,
+    logger: log.child({ part: 'journal' }),
+    retentionMs: config.journalRetentionMs,
+    maxBytes: config.journalMaxBytes,
+    onWriteError: () => metrics.journalErrors.inc(),
+  });
+  const journalKeeper = new JournalKeeper({
+    journal,
+    clock,
+    logger: log.child({ part: 'journal' }),
+    onFailure: () => metrics.journalErrors.inc(),
+    onAvailability: (open) => metrics.journalAvailable.set(open ? 1 : 0),
+  });
+  journalKeeper.open();
+  const hub = new InspectionHub(clock, journal.maxSeq());
+  const history: SessionHistory = journalOrMemoryHistory(journal, hub);
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
@@ -170,7 +172,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         },
         clock,
         logger: log.child({ part: 'outbox' }),
-        persistence: journal ?? undefined,
+        persistence: journal,
         maxBackoffMs: opts.outboxMaxBackoffMs,
         onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
         onAuthFailure: (err) => auth?.refused(err),
@@ -184,7 +186,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         outbox,
         clock,
         logger: log.child({ part: 'reconcile' }),
-        isOurs: (id) => broker.isOurs(id) || (journal?.knowsStream(id) ?? false),
+        isOurs: (id) => broker.isOurs(id) || journal.knowsStream(id),
         running: () => runningStreams(),
       })
     : null;
@@ -204,9 +206,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const eventJournal = new EventJournal(hub, journal, outbox);
   const events: StreamEventSink = orchestrator ? eventJournal : noStreamEvents;
 
-  let recovery: RecoveryReport | null = null;
-  if (journal) {
-    recovery = await recoverAfterRestart({
+  const recover = () =>
+    recoverAfterRestart({
       journal,
       nextSeq: () => hub.nextSeq(),
       events: eventJournal,
@@ -216,7 +217,15 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       logger: log,
       announce: orchestrator !== null,
     });
-  }
+  let recovery: RecoveryReport | null = journal.available ? await recover() : null;
+  // Opened late: numbers continue past the file's, and an earlier run it shows is recovered now.
+  journalKeeper.onLateOpen(() => {
+    hub.skipTo(journal.maxSeq());
+    recover().then(
+      (r) => (recovery = r),
+      (err: Error) => log.error({ err: err.message }, 'crash recovery after the journal opened failed'),
+    );
+  });
 
   relay = new Relay({
     clock,
@@ -237,7 +246,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     logger: log,
     totals,
     observer: hub,
-    durable: () => journal?.flush(),
+    durable: () => journal.flush(),
     // A held player wants fresh news: poll now, then on the faster cadence.
     onFirstHeld: () => feed.kick(),
     onFailover: () => metrics.failovers.inc(),
@@ -264,7 +273,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
   let pruning: TimerHandle | undefined;
   const prune = () => {
-    journal?.prune();
+    journal.prune();
     pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
   };
   pruning = clock.setTimeout(prune, PRUNE_EVERY_MS);
@@ -287,6 +296,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   const readiness: Readiness = {
     check: async () => {
+      // Streams are served without it, but a crash now would leave them running to nobody.
+      const missing = journalKeeper.missing;
+      if (missing) return { code: 'journal_unavailable', reason: `journal unavailable (${missing.error})`, etaSeconds: Math.max(1, missing.retryInMs / 1000) };
       if (!orchestrator) {
         try {
           await engineClient.version(config.engineUrl!);
@@ -303,6 +315,19 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     },
   };
 
+  // What the API and the inspector show.
+  const views = {
+    relay,
+    hub,
+    history,
+    feed,
+    broker,
+    clock,
+    auth,
+    adminToken: config.adminToken,
+    mode: orchestrator ? ('orchestrator' as const) : ('single-engine' as const),
+    simControlUrl: opts.simControlUrl,
+  };
   const app = await buildServer({
     relay,
     readiness,
@@ -311,19 +336,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     logger: log,
     metricsGuard: requireToken(config.adminToken),
     plugins: [
-      apiRoutes({
-        relay,
-        hub,
-        history,
-        feed,
-        broker,
-        clock,
-        adminToken: config.adminToken,
-        mode: orchestrator ? 'orchestrator' : 'single-engine',
-        simControlUrl: opts.simControlUrl,
-        monitor,
-      }),
-      inspectorRoutes({ relay, hub, history, feed, broker, clock, adminToken: config.adminToken, mode: orchestrator ? 'orchestrator' : 'single-engine', simControlUrl: opts.simControlUrl }),
+      apiRoutes({ ...views, monitor }),
+      inspectorRoutes(views),
     ],
   });
 
@@ -336,7 +350,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     app,
     hub,
     journal,
-    recovery,
+    get recovery() {
+      return recovery;
+    },
     relay,
     broker,
     feed,
@@ -361,7 +377,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         outbox?.close();
         stopper.close();
         eventJournal.close();
-        journal?.close();
+        journalKeeper.close();
+        journal.close();
         await Promise.allSettled([engineClient.close(), orchestrator?.close()]);
         return clean;
       })();
@@ -372,7 +389,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       closing = Promise.resolve(false);
       // Nothing more reaches the journal: what a killed process never wrote stays unwritten.
       eventJournal.close();
-      journal?.abandon();
+      journalKeeper.close();
+      journal.abandon();
       outbox?.close();
       stopper.close();
       stopTimers();

@@ -1,8 +1,11 @@
 /**
  * Ties the hub, the journal and the outbox together: every hub entry is appended to the
  * journal together with the stream events its transition caused (one transaction), and
- * only then are those events handed to the outbox for delivery. Without a journal (it could
- * not be opened) events are delivered all the same.
+ * those events are handed to the outbox once that write was attempted. Normally they are on
+ * disk before they go out; when the write fails (disk full, I/O error, a journal that cannot
+ * be opened yet) they are delivered all the same — streams and stream events never wait for
+ * the disk — and their rows follow, with the outcomes known by then, when a write succeeds.
+ * A crash before that loses them from the journal (an end the next run would have resumed).
  */
 import type { InspectionHub, JournalEntry } from './inspection-hub.ts';
 import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
@@ -69,7 +72,10 @@ export class EventJournal implements StreamEventSink {
     this.write(entry, items);
   }
 
-  /** Written first, sent after: an event is never delivered before the journal has it. */
+  /**
+   * Handed to the outbox after the journal tried to write it: on disk first when the disk
+   * works, delivered anyway (and written later) when it does not.
+   */
   private write(entry: JournalEntry, items: OutboxItem[]): void {
     const send = () => {
       for (const item of items) this.outbox?.enqueue(item);

@@ -12,9 +12,10 @@
  *    at once (never retried, never holding up a shutdown) and reported.
  *  - An end whose start was in flight when an earlier run died is asked about again for a
  *    while before it is given up: the orchestrator may register that start late.
- * With a journal, items are written with the transition that caused them and handed over
- * after that write was attempted (a failing disk delays nothing); outcomes are written back,
- * and undelivered items are resumed after a restart.
+ * Items come through the journal (with the entry that caused them): written before they get
+ * here, unless its write failed or it is not open yet — then they are delivered all the same
+ * and written later, with their outcome. Outcomes are written back; undelivered items are
+ * resumed after a restart.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';

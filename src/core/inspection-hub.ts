@@ -72,6 +72,11 @@ export class InspectionHub {
     return ++this.seq;
   }
 
+  /** The journal opened late: numbers continue past the highest it holds. */
+  skipTo(seq: number): void {
+    if (seq > this.seq) this.seq = seq;
+  }
+
   subscribe(listener: HubListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

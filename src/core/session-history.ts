@@ -34,6 +34,16 @@ export function memoryHistory(hub: InspectionHub): SessionHistory {
   };
 }
 
+/** The journal's history while it is open; the hub's memory while it cannot be opened. */
+export function journalOrMemoryHistory(journal: import('../adapters/journal/journal.ts').Journal, hub: InspectionHub): SessionHistory {
+  const durable = journalHistory(journal);
+  const memory = memoryHistory(hub);
+  return {
+    list: (limit) => (journal.available ? durable : memory).list(limit),
+    entries: (id) => (journal.available ? durable : memory).entries(id),
+  };
+}
+
 /** History from the journal: every session it still holds. */
 export function journalHistory(journal: import('../adapters/journal/journal.ts').Journal): SessionHistory {
   return {

@@ -4,13 +4,13 @@
  * ever hits a stream that is not ours.
  */
 import { afterEach, expect, test } from 'vitest';
-import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAcerelay, type Child } from '../support/child.ts';
 import { startSimulator, type Simulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually, play, sleep } from '../support/stack.ts';
+import { addFinishedSessions, confirmedStarts } from './journal-files.ts';
 
 const children: Child[] = [];
 let sim: Simulator | null = null;
@@ -128,15 +128,6 @@ test('kill -9 while a stream_started is on the wire to a slow orchestrator: regi
   expect(ends.map((e) => e.stream_id)).toEqual([id]);
 }, 90_000);
 
-function confirmedStarts(dataDir: string): number {
-  const db = new Database(join(dataDir, 'journal.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE type = 'stream_started' AND state = 'delivered'`).get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
 function registerStranger(sim: Simulator, id: string): Promise<Response> {
   const engine = sim.state().engines.filter((e) => e.removed_at === null)[0]!;
   return fetch(`${sim.url}/events/stream_started`, {
@@ -181,3 +172,32 @@ test('both sides restart (acerelay killed, the orchestrator forgets every id): n
   // The ends were held back because the orchestrator no longer lists those ids.
   expect(second.stderr()).toMatch(/does not list this stream as started/);
 }, 90_000);
+
+test('kill -9 of the longest-running stream, then a restart whose journal is over ACERELAY_JOURNAL_MAX: pruning spares its history, and it is stopped and ended', async () => {
+  sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });
+  const data = mkdtempSync(join(tmpdir(), 'acerelay-crash-pruned-'));
+  const small = { ACERELAY_JOURNAL_MAX: '1MiB' };
+  const first = start(data, small);
+  const url = await baseUrl(first);
+  const player = play(`${url}/ace/getstream?id=${CONTENT[0]}`, { maxMs: 60_000 });
+  await eventually(() => accepted(sim!).length === 1 && confirmedStarts(data) === 1, 20_000);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await player;
+  const [id] = accepted(sim);
+  const record = () => sim!.state().streams.find((r) => r.id === id)!;
+  expect(record().status).toBe('started');
+  // Thousands of finished sessions after it: its entries are now the oldest in a file past the bound.
+  addFinishedSessions(data, 1500);
+  expect(statSync(join(data, 'journal.db')).size).toBeGreaterThan(1024 * 1024);
+
+  const second = start(data, small);
+  await baseUrl(second);
+  await eventually(() => record().status === 'ended', 20_000);
+  expect(record().ended_by).toBe('event');
+  const sessions = sim.state().engines.flatMap((e) => e.sessions);
+  expect(sessions.map((s) => [s.stopped_at !== null, s.stop_calls])).toEqual([[true, 1]]);
+  // The bound held all the same.
+  expect(statSync(join(data, 'journal.db')).size).toBeLessThanOrEqual(1024 * 1024);
+}, 90_000);
+

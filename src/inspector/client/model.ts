@@ -89,8 +89,10 @@ export interface OrchestratorView {
     engines: Array<{ containerId: string; host: string; port: number; health: string; forwarded: boolean; load: number; suspect: boolean; origin?: string }>;
     queue: Array<{ sessionId: string; seq: number; wait: { reason: string; etaSeconds: number | null } | null }>;
     slots: Array<{ sessionId: string; engineId: string; phase: string }>;
-    provisioning: { inFlight: number; lastFailedProbeAt: number | null; refusal: { details: BlockedView; observedAt: number } | null };
+    provisioning: { inFlight: number; lastFailedProbeAt: number | null; refusal: { details: BlockedView; observedAt: number } | null; fullSince?: number | null };
   };
+  /** Whether the orchestrator accepts our API key (null without an orchestrator). */
+  auth?: { ok: boolean; status: number | null; since: number | null; message: string | null } | null;
   held: number;
   clients: number;
   sessions: number;

@@ -35,6 +35,14 @@ export function renderOrchestrator(el: HTMLElement, view: OrchestratorView | nul
     parts.push(row('last poll', since(feed.polled_at)));
     parts.push(row('last good status', since(feed.observed_at)));
     if (feed.error) parts.push(row('poll error', feed.error, 'bad'));
+    const auth = view.auth;
+    if (auth) {
+      parts.push(
+        auth.ok
+          ? row('API key', 'accepted', 'good', 'orch-auth')
+          : row('API key', h('span', {}, `refused (${auth.status}) `, since(auth.since), ' — check ACERELAY_ORCH_APIKEY'), 'bad', 'orch-auth'),
+      );
+    }
   }
   if (status) {
     const vpn = status.vpn;
@@ -53,7 +61,8 @@ export function renderOrchestrator(el: HTMLElement, view: OrchestratorView | nul
     parts.push(row('can provision', status.can_provision ? 'yes' : 'no', status.can_provision ? 'good' : 'wait'));
   }
   const gate = broker.provisioning;
-  parts.push(row('provisioning', `${gate.inFlight} in flight${gate.refusal ? `, refused: ${gate.refusal.details.code}` : ''}`));
+  const gateNote = gate.refusal ? `, refused: ${gate.refusal.details.code}` : gate.fullSince ? ', the orchestrator said it is full ' : '';
+  parts.push(row('provisioning', h('span', {}, `${gate.inFlight} in flight${gateNote}`, gate.fullSince && !gate.refusal ? since(gate.fullSince) : '')));
   parts.push(row('queue', `${broker.queue.length} sessions, ${view.held} players held`, broker.queue.length > 0 ? 'wait' : undefined, 'orch-queue'));
   parts.push(row('players', `${view.clients} in ${view.sessions} sessions`));
   const engines = h(

@@ -14,6 +14,7 @@ import { describeSession } from '../describe.ts';
 import { liveSessionView } from '../inspector-view.ts';
 import { requireToken } from '../auth.ts';
 import type { SinkMonitor } from '../sink-monitor.ts';
+import type { OrchestratorAuth } from '../../core/orchestrator-auth.ts';
 import { SseViewers, sseMessage } from '../sse-viewers.ts';
 
 export interface ApiDeps {
@@ -29,6 +30,8 @@ export interface ApiDeps {
   simControlUrl?: string | undefined;
   /** Counts /api/events backlogs with the players' (write stall, ACERELAY_MEMORY_MAX). */
   monitor?: SinkMonitor;
+  /** Whether the orchestrator accepts our API key (absent in single-engine mode). */
+  auth?: OrchestratorAuth | null;
 }
 
 /** Retry-After of a 503 too_many_clients: a viewer's tab is soon closed. */
@@ -61,6 +64,7 @@ export function orchestratorView(deps: ApiDeps) {
         }
       : null,
     broker: deps.broker.describe(),
+    auth: deps.auth ? { ok: deps.auth.problem === null, status: deps.auth.problem?.status ?? null, since: deps.auth.problem?.since ?? null, message: deps.auth.problem?.message ?? null } : null,
     held: deps.relay.heldCount,
     clients: deps.relay.clientCount,
     sessions: deps.relay.sessionCount,

@@ -2,15 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Relay } from '../../core/relay.ts';
 import { parseStreamRequest } from '../../core/stream-request.ts';
-import { AcerelayError } from '../../errors.ts';
+import { AcerelayError, type ErrorCode } from '../../errors.ts';
 import { errorHeaders } from '../error-reply.ts';
 import { describeSession } from '../describe.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
 export interface Readiness {
-  /** null when ready, else why not (and a Retry-After estimate). */
-  check(): Promise<{ reason: string; etaSeconds: number | null } | null>;
+  /** null when ready, else why not (and a Retry-After estimate); `code` defaults to `not_ready`. */
+  check(): Promise<{ reason: string; etaSeconds: number | null; code?: Extract<ErrorCode, 'not_ready' | 'journal_unavailable'> } | null>;
 }
 
 export function statusRoutes(app: FastifyInstance, relay: Relay, readiness: Readiness): void {
@@ -30,7 +30,8 @@ export function statusRoutes(app: FastifyInstance, relay: Relay, readiness: Read
   app.get('/readyz', async (_req, reply) => {
     const problem = await readiness.check();
     if (!problem) return { ready: true };
-    const err = new AcerelayError('not_ready', `no new channel could start now: ${problem.reason}`, problem.etaSeconds);
+    const code = problem.code ?? 'not_ready';
+    const err = new AcerelayError(code, code === 'not_ready' ? `no new channel could start now: ${problem.reason}` : problem.reason, problem.etaSeconds);
     return reply.code(503).headers(errorHeaders(err)).send({ ready: false, reason: problem.reason, ...err.toJSON() });
   });
 }
