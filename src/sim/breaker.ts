@@ -4,7 +4,7 @@ export interface BreakerTransition {
   t: number;
   from: BreakerState;
   to: BreakerState;
-  by: 'control' | 'tick' | 'restart';
+  by: 'control' | 'tick' | 'autoscaler' | 'restart';
 }
 
 export interface BreakerSnapshot {
@@ -20,9 +20,11 @@ export interface BreakerSnapshot {
 }
 
 /**
- * The orchestrator's provisioning circuit breaker as a proxy sees it. Only the autoscaler
- * tick moves it from open to half_open and back to closed (in one tick), so once the
- * recovery timeout has passed the ETA sits at 0 until the tick.
+ * The orchestrator's provisioning circuit breaker. Only the autoscaler's own creates count
+ * (failures, and successes that close it); `/provision` never moves it. Only the autoscaler
+ * tick ends the recovery timeout: open → half_open, then its create (the probe) closes it
+ * or reopens it with a fresh timeout, in the same tick, so once the timeout has passed the
+ * ETA sits at 0 until the tick.
  */
 export class Breaker {
   state: BreakerState = 'closed';
@@ -35,8 +37,8 @@ export class Breaker {
 
   constructor(
     now: number,
-    readonly failureThreshold = 5,
-    readonly recoveryTimeoutS = 300,
+    public failureThreshold = 5,
+    public recoveryTimeoutS = 300,
   ) {
     this.lastSuccessTime = now;
   }
@@ -68,14 +70,50 @@ export class Breaker {
     return Math.max(0, Math.ceil((this.deadline - now) / 1000));
   }
 
-  /** The autoscaler tick: an expired breaker goes open → half_open → closed. */
-  tick(now: number): void {
-    if (this.state === 'closed' || this.deadline === null || now < this.deadline) return;
+  /** Whether the autoscaler may create engines now (closed, or probing in half_open). */
+  get allowsAutoscaler(): boolean {
+    return this.state !== 'open';
+  }
+
+  /**
+   * Start of an autoscaler tick: an expired open breaker moves to half_open. True when this
+   * tick is a probe (the breaker is half_open and due), whose outcome `endProbe` applies.
+   * Expired means strictly past the timeout, as the real one compares: a breaker opened by a
+   * tick with a timeout of whole ticks (300 s) sits at ETA 0 for one more tick.
+   */
+  beginTick(now: number): boolean {
+    if (this.state === 'closed' || this.deadline === null || now <= this.deadline) return false;
     if (this.state === 'open') this.move('half_open', now, 'tick');
+    return true;
+  }
+
+  /** End of a probing tick: still half_open (the probe did not fail) → closed. */
+  endProbe(now: number): void {
+    if (this.state !== 'half_open') return;
     this.move('closed', now, 'tick');
     this.deadline = null;
     this.failureCount = 0;
     this.lastSuccessTime = now;
+  }
+
+  /** An autoscaler create failed: enough of them open it; a failed probe reopens it with a fresh timeout. */
+  recordFailure(now: number): void {
+    this.failureCount += 1;
+    this.lastFailureTime = now;
+    if (this.state === 'half_open' || (this.state === 'closed' && this.failureCount >= this.failureThreshold)) {
+      this.move('open', now, 'autoscaler');
+      this.deadline = now + this.recoveryTimeoutS * 1000;
+    }
+  }
+
+  /** An autoscaler create succeeded. */
+  recordSuccess(now: number): void {
+    this.failureCount = 0;
+    this.lastSuccessTime = now;
+    if (this.state !== 'closed') {
+      this.move('closed', now, 'autoscaler');
+      this.deadline = null;
+    }
   }
 
   /** An orchestrator restart forgets the breaker. */

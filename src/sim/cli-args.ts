@@ -1,5 +1,6 @@
 import { UnitError, parseBitrate, parseDuration } from '../units.ts';
 import type { SimOptions } from './options.ts';
+import { FULL_HOUSE_ANSWERS, RESTART_ENGINE_MODES, UNKNOWN_CONTAINER_MODES, type Quirks } from './quirks.ts';
 
 export class SimUsageError extends Error {
   override name = 'SimUsageError';
@@ -16,9 +17,11 @@ Flags:
   --host ADDR              listen address (default 127.0.0.1)
   --min-replicas N         engines running from the start and kept (default 1)
   --max-replicas N         max_replicas (default 10)
+  --max-active-replicas N  the VPN build's engine port pool, MAX_ACTIVE_REPLICAS (default 20)
   --api-key KEY            require "Authorization: Bearer KEY" on protected endpoints
   --bitrate RATE           engine stream bit rate, e.g. 2.5M, 800k; 0 = unpaced (default 2.5M)
   --provision-delay D      how long POST /provision/acestream blocks (default 500ms)
+  --provision-fail-delay D how long an injected provisioning failure takes (default 200ms)
   --engine-ready-delay D   a new engine's API resets connections this long (default 1s)
   --start-delay D          how long a start's JSON answer takes (default 300ms)
   --idle-expiry D          an unread engine session ends after this (default 60s)
@@ -26,9 +29,24 @@ Flags:
   --no-vpn                 run without a VPN (no vpn_disconnected, quirk 7 succeeds)
   --auto-delete            delete idle engines beyond min-replicas after the grace period
   --grace-period D         the auto-delete grace period (default 30s)
+  --breaker-threshold N    autoscaler failures that open the breaker (default 5)
+  --breaker-recovery D     how long the breaker stays open (default 300s)
   --help                   this text
 
-Control API (POST JSON to <control>/__sim/…): vpn, circuit, capacity, provision,
+Real-orchestrator quirks (defaults as the real one; docs/orchestrator.md):
+  --full-house ANSWER      a provision past max_replicas: general_error (the VPN build's 500,
+                           default) or max_capacity (503, a well-behaved orchestrator)
+  --no-leak-failed-creates a failed create gives its active-replicas slot back
+  --unknown-container M    stream_started for an unknown container: by_host_port (filed under
+                           the engine on that port, default) or sweep (ended after 5 s)
+  --no-strict-urls         accept any string as stat_url/command_url, kept as sent
+  --no-merge-labels        stream_started labels stay out of the engine's labels
+  --engines-forwarded      /engines carries forwarded and vpn_container (later builds)
+  --restart-engines M      same_ports (engines stop at once, come back on their ports under
+                           new ids, default) or new_ports (kept through the downtime)
+  --no-breaker-counts-autoscaler  the breaker ignores the autoscaler's failures too
+
+Control API (POST JSON to <control>/__sim/…): vpn, circuit, capacity, provision, quirks,
 orchestrator, engines/<container_id>; GET /__sim/state, /__sim/status-log.
 `;
 
@@ -46,6 +64,15 @@ function integer(flag: string, value: string, max = Number.MAX_SAFE_INTEGER): nu
   return n;
 }
 
+function oneOf<T extends string>(flag: string, value: string, values: readonly T[]): T {
+  if (!values.includes(value as T)) throw new SimUsageError(`${flag}: "${value}" is not one of ${values.join(', ')}`);
+  return value as T;
+}
+
+function quirk<K extends keyof Quirks>(o: SimOptions, key: K, value: Quirks[K]): void {
+  o.quirks = { ...o.quirks, [key]: value };
+}
+
 function unit<T>(flag: string, value: string, parse: (v: string) => T): T {
   try {
     return parse(value);
@@ -61,22 +88,38 @@ const VALUE_FLAGS: Record<string, Setter> = {
   '--host': (o, v) => (o.host = v),
   '--min-replicas': (o, v) => (o.minReplicas = integer('--min-replicas', v)),
   '--max-replicas': (o, v) => (o.maxReplicas = integer('--max-replicas', v)),
+  '--max-active-replicas': (o, v) => (o.maxActiveReplicas = integer('--max-active-replicas', v)),
   '--api-key': (o, v) => {
     if (v === '') throw new SimUsageError('--api-key: must not be empty');
     o.apiKey = v;
   },
   '--bitrate': (o, v) => (o.bitrate = unit('--bitrate', v, parseBitrate)),
   '--provision-delay': (o, v) => (o.provisionDelayMs = unit('--provision-delay', v, parseDuration)),
+  '--provision-fail-delay': (o, v) => (o.provisionFailDelayMs = unit('--provision-fail-delay', v, parseDuration)),
   '--engine-ready-delay': (o, v) => (o.engineReadyDelayMs = unit('--engine-ready-delay', v, parseDuration)),
   '--start-delay': (o, v) => (o.startDelayMs = unit('--start-delay', v, parseDuration)),
   '--idle-expiry': (o, v) => (o.idleExpiryMs = unit('--idle-expiry', v, parseDuration)),
   '--fail-delay': (o, v) => (o.failDelayMs = unit('--fail-delay', v, parseDuration)),
   '--grace-period': (o, v) => (o.gracePeriodS = unit('--grace-period', v, parseDuration) / 1000),
+  '--breaker-threshold': (o, v) => {
+    const n = integer('--breaker-threshold', v);
+    if (n < 1) throw new SimUsageError('--breaker-threshold: must be at least 1');
+    o.breakerFailureThreshold = n;
+  },
+  '--breaker-recovery': (o, v) => (o.breakerRecoveryS = unit('--breaker-recovery', v, parseDuration) / 1000),
+  '--full-house': (o, v) => quirk(o, 'full_house', oneOf('--full-house', v, FULL_HOUSE_ANSWERS)),
+  '--unknown-container': (o, v) => quirk(o, 'unknown_container', oneOf('--unknown-container', v, UNKNOWN_CONTAINER_MODES)),
+  '--restart-engines': (o, v) => quirk(o, 'restart_engines', oneOf('--restart-engines', v, RESTART_ENGINE_MODES)),
 };
 
 const BOOLEAN_FLAGS: Record<string, (o: SimOptions) => void> = {
   '--no-vpn': (o) => (o.vpnEnabled = false),
   '--auto-delete': (o) => (o.autoDelete = true),
+  '--no-leak-failed-creates': (o) => quirk(o, 'leak_failed_creates', false),
+  '--no-strict-urls': (o) => quirk(o, 'strict_urls', false),
+  '--no-merge-labels': (o) => quirk(o, 'merge_labels', false),
+  '--engines-forwarded': (o) => quirk(o, 'engines_forwarded', true),
+  '--no-breaker-counts-autoscaler': (o) => quirk(o, 'breaker_counts_autoscaler', false),
 };
 
 /** Parses `acerelay sim` flags (`--flag value` or `--flag=value`); throws SimUsageError. */

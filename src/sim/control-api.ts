@@ -1,6 +1,7 @@
 import type { BreakerState } from './breaker.ts';
 import { SimInputError } from './errors.ts';
 import { asObject, optBool, optEnum, optNullableNumber, optNumber, rejectUnknownKeys, type Json } from './input.ts';
+import { parseQuirks } from './quirks.ts';
 import {
   ORCHESTRATOR_MODES,
   PROVISION_FAIL_CODES,
@@ -40,56 +41,95 @@ function vpn(target: ControlTarget, obj: Json): unknown {
 
 function circuit(target: ControlTarget, obj: Json): unknown {
   const orch = target.orch;
-  rejectUnknownKeys(obj, ['state', 'eta', 'mode']);
+  const breaker = orch.breaker;
+  rejectUnknownKeys(obj, ['state', 'eta', 'failure_threshold', 'recovery_timeout', 'mode']);
   if (isClear(obj)) {
-    orch.breaker.set('closed', undefined, orch.now());
+    breaker.set('closed', undefined, orch.now());
+    breaker.failureThreshold = orch.opts.breakerFailureThreshold;
+    breaker.recoveryTimeoutS = orch.opts.breakerRecoveryS;
   } else {
     const state = optEnum(obj, 'state', BREAKER_STATES);
-    if (!state) throw new SimInputError('state is required (closed, open or half_open)');
-    const eta = optNullableNumber(obj, 'eta', { min: 0 });
-    orch.breaker.set(state, eta, orch.now());
+    const threshold = optNumber(obj, 'failure_threshold', { min: 1, integer: true });
+    const timeout = optNumber(obj, 'recovery_timeout', { min: 0 });
+    if (!state && threshold === undefined && timeout === undefined) {
+      throw new SimInputError('give state (closed, open or half_open) and/or failure_threshold, recovery_timeout');
+    }
+    if (obj.eta !== undefined && !state) throw new SimInputError('eta needs a state');
+    if (threshold !== undefined) breaker.failureThreshold = threshold;
+    if (timeout !== undefined) breaker.recoveryTimeoutS = timeout;
+    if (state) breaker.set(state, optNullableNumber(obj, 'eta', { min: 0 }), orch.now());
   }
-  return orch.breaker.snapshot(orch.now());
+  return breaker.snapshot(orch.now());
+}
+
+function capacityView(target: ControlTarget): unknown {
+  const orch = target.orch;
+  return { ...orch.capacity, active_slots: orch.activeSlots() };
 }
 
 async function capacity(target: ControlTarget, obj: Json): Promise<unknown> {
   const orch = target.orch;
-  rejectUnknownKeys(obj, ['max_replicas', 'min_replicas', 'auto_delete', 'grace_period_s', 'mode']);
+  rejectUnknownKeys(obj, ['max_replicas', 'min_replicas', 'max_active_replicas', 'leaked_slots', 'auto_delete', 'grace_period_s', 'mode']);
   if (isClear(obj)) {
     orch.capacity = { ...orch.initialCapacity };
+    orch.setMaxActiveReplicas(orch.initialCapacity.max_active_replicas);
+    orch.slots.leaked = 0;
   } else {
     const max = optNumber(obj, 'max_replicas', { min: 0, integer: true });
     const min = optNumber(obj, 'min_replicas', { min: 0, integer: true });
+    const maxActive = optNumber(obj, 'max_active_replicas', { min: 0, integer: true });
+    const leaked = optNumber(obj, 'leaked_slots', { min: 0, integer: true });
     const autoDelete = optBool(obj, 'auto_delete');
     const grace = optNumber(obj, 'grace_period_s', { min: 0 });
     orch.capacity = {
       max_replicas: max ?? orch.capacity.max_replicas,
       min_replicas: min ?? orch.capacity.min_replicas,
+      max_active_replicas: orch.capacity.max_active_replicas,
       auto_delete: autoDelete ?? orch.capacity.auto_delete,
       grace_period_s: grace ?? orch.capacity.grace_period_s,
     };
+    if (maxActive !== undefined) orch.setMaxActiveReplicas(maxActive);
+    if (leaked !== undefined) orch.slots.leaked = leaked;
   }
   // Like the orchestrator reconciling at once on a new minimum (unless provisioning is blocked).
   if (!orch.vpnDown && orch.breaker.state === 'closed') await orch.ensureMinReplicas('autoscaler', orch.opts.engineReadyDelayMs);
-  return { ...orch.capacity };
+  return capacityView(target);
 }
 
 function provision(target: ControlTarget, obj: Json): unknown {
   const orch = target.orch;
-  rejectUnknownKeys(obj, ['fail', 'code', 'delay_ms', 'mode']);
+  rejectUnknownKeys(obj, ['fail', 'code', 'delay_ms', 'fail_delay_ms', 'autoscaler_fail', 'mode']);
   if (isClear(obj)) {
-    orch.provisionFaults = { fail: 0, code: 'general_error', delay_ms: 0 };
+    orch.provisionFaults = orch.cleanFaults();
   } else {
     const fail = optNumber(obj, 'fail', { min: 0, integer: true });
     const code = optEnum(obj, 'code', PROVISION_FAIL_CODES);
     const delayMs = optNumber(obj, 'delay_ms', { min: 0 });
+    const failDelayMs = optNumber(obj, 'fail_delay_ms', { min: 0 });
+    const autoscalerFail = optNumber(obj, 'autoscaler_fail', { min: 0, integer: true });
+    const f = orch.provisionFaults;
     orch.provisionFaults = {
-      fail: fail ?? orch.provisionFaults.fail,
-      code: code ?? orch.provisionFaults.code,
-      delay_ms: delayMs ?? orch.provisionFaults.delay_ms,
+      fail: fail ?? f.fail,
+      code: code ?? f.code,
+      delay_ms: delayMs ?? f.delay_ms,
+      fail_delay_ms: failDelayMs ?? f.fail_delay_ms,
+      autoscaler_fail: autoscalerFail ?? f.autoscaler_fail,
     };
   }
   return { ...orch.provisionFaults };
+}
+
+/** `POST /__sim/quirks`: switches the real orchestrator's behaviours; `{"mode":"ok"}` restores the startup ones. */
+function quirks(target: ControlTarget, obj: Json): unknown {
+  const orch = target.orch;
+  if (isClear(obj)) {
+    const { mode: _mode, ...rest } = obj;
+    if (Object.keys(rest).length > 0) throw new SimInputError('mode "ok" takes no other field');
+    orch.quirks = { ...orch.initialQuirks };
+  } else {
+    orch.quirks = { ...orch.quirks, ...parseQuirks(obj) };
+  }
+  return { ...orch.quirks };
 }
 
 async function orchestrator(target: ControlTarget, obj: Json): Promise<unknown> {
@@ -121,6 +161,7 @@ export async function applyControl(target: ControlTarget, path: string, body: un
   if (clean === 'circuit') return circuit(target, obj);
   if (clean === 'capacity') return capacity(target, obj);
   if (clean === 'provision') return provision(target, obj);
+  if (clean === 'quirks') return quirks(target, obj);
   if (clean === 'orchestrator') return orchestrator(target, obj);
   const m = /^engines\/([^/]+)$/.exec(clean);
   if (m) return engine(target, decodeURIComponent(m[1]!), obj);

@@ -6,9 +6,12 @@ export type { FakeEngineOptions, SimEngineState, HealthStatus } from './engine.t
 export type { SimSessionState, EndReason } from './engine-session.ts';
 export { ENGINE_MODES } from './engine-modes.ts';
 export type { EngineMode, EngineModeRequest, EngineModeSettings } from './engine-modes.ts';
-export { ORCHESTRATOR_MODES, PROVISION_FAIL_CODES, AUTOSCALER_TICK_MS, SWEEP_MS } from './orchestrator.ts';
+export { ORCHESTRATOR_MODES, PROVISION_FAIL_CODES, AUTOSCALER_TICK_MS, SWEEP_MS, ENGINE_HOST } from './orchestrator.ts';
+export { REAL_QUIRKS, QUIRK_NAMES } from './quirks.ts';
+export type { Quirks } from './quirks.ts';
+export type { ActiveSlotsView } from './active-slots.ts';
 export type { OrchestratorMode, OrchestratorModeSettings, ProvisionFaults } from './orchestrator.ts';
-export type { SimEvent, SimProvision, StatusLogEntry, StreamRecord, SimEngineEntry } from './orchestrator-types.ts';
+export type { SimEvent, SimProvision, StatusLogEntry, StreamRecord, SimEngineEntry, AutoscalerAttempt } from './orchestrator-types.ts';
 export { STAT_DL_AFTER_MS, STAT_EMPTY_MS } from './engine-stat.ts';
 export { SimInputError } from './errors.ts';
 export { simInfohashForId } from './ids.ts';

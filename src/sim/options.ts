@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock.ts';
+import { REAL_QUIRKS, parseQuirks, type Quirks } from './quirks.ts';
 
 export interface SimOptions {
   /** Orchestrator port; 0 = any free port. Default 8000. */
@@ -6,10 +7,14 @@ export interface SimOptions {
   host?: string;
   minReplicas?: number;
   maxReplicas?: number;
+  /** The VPN build's port pool (MAX_ACTIVE_REPLICAS): engines plus leaked slots. Default 20. */
+  maxActiveReplicas?: number;
   apiKey?: string;
   /** bits/s of every engine's live stream; 0 = unpaced. */
   bitrate?: number;
   provisionDelayMs?: number;
+  /** How long a failing provision (an injected failure) takes to answer. Default 200 ms. */
+  provisionFailDelayMs?: number;
   engineReadyDelayMs?: number;
   startDelayMs?: number;
   idleExpiryMs?: number;
@@ -19,11 +24,17 @@ export interface SimOptions {
   vpnEnabled?: boolean;
   autoDelete?: boolean;
   gracePeriodS?: number;
+  /** Autoscaler failures that open the breaker. Default 5. */
+  breakerFailureThreshold?: number;
+  /** Seconds the breaker stays open before the autoscaler probes. Default 300. */
+  breakerRecoveryS?: number;
+  /** The real orchestrator's quirks, each switchable (defaults: REAL_QUIRKS). */
+  quirks?: Partial<Quirks>;
   /** Port of the separate control server; 0 = any. Default 0. */
   controlPort?: number;
 }
 
-export type ResolvedSimOptions = Required<Omit<SimOptions, 'apiKey'>> & { apiKey: string | null };
+export type ResolvedSimOptions = Required<Omit<SimOptions, 'apiKey' | 'quirks'>> & { apiKey: string | null; quirks: Quirks };
 
 export function resolveSimOptions(options: SimOptions = {}): ResolvedSimOptions {
   return {
@@ -31,9 +42,11 @@ export function resolveSimOptions(options: SimOptions = {}): ResolvedSimOptions 
     host: options.host ?? '127.0.0.1',
     minReplicas: options.minReplicas ?? 1,
     maxReplicas: options.maxReplicas ?? 10,
+    maxActiveReplicas: options.maxActiveReplicas ?? 20,
     apiKey: options.apiKey ?? null,
     bitrate: options.bitrate ?? 2_500_000,
     provisionDelayMs: options.provisionDelayMs ?? 500,
+    provisionFailDelayMs: options.provisionFailDelayMs ?? 200,
     engineReadyDelayMs: options.engineReadyDelayMs ?? 1_000,
     startDelayMs: options.startDelayMs ?? 300,
     idleExpiryMs: options.idleExpiryMs ?? 60_000,
@@ -42,6 +55,9 @@ export function resolveSimOptions(options: SimOptions = {}): ResolvedSimOptions 
     vpnEnabled: options.vpnEnabled ?? true,
     autoDelete: options.autoDelete ?? false,
     gracePeriodS: options.gracePeriodS ?? 30,
+    breakerFailureThreshold: options.breakerFailureThreshold ?? 5,
+    breakerRecoveryS: options.breakerRecoveryS ?? 300,
+    quirks: { ...REAL_QUIRKS, ...parseQuirks({ ...options.quirks }) },
     controlPort: options.controlPort ?? 0,
   };
 }

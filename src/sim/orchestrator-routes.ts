@@ -1,13 +1,13 @@
 import type http from 'node:http';
 import { markArrival, readBody, requestUrl, sendJson, sendText } from './http-io.ts';
 import type { FakeOrchestrator, OrchestratorModeSettings } from './orchestrator.ts';
-import type { ManagedEngine, StreamRecord } from './orchestrator-types.ts';
+import { HEALTH_INTERVAL_MS, engineJson } from './engine-json.ts';
+import type { StreamRecord } from './orchestrator-types.ts';
 import { handleProvision } from './provision.ts';
 import { FORWARDED_PORT, VPN_CONTAINER, blockedDetails, vpnHealth } from './status.ts';
 import { handleStreamEnded, handleStreamStarted, logUnprocessedEvent, streamJson } from './stream-events.ts';
 import { isoOffset, isoZ } from './timestamps.ts';
 
-const HEALTH_INTERVAL_MS = 20_000;
 /** A truncated document served with 200 in `garbage` mode. */
 const GARBAGE = '{"status":"healthy","engines":{"total":1,"running":';
 
@@ -17,36 +17,6 @@ export interface OrchestratorRouteContext {
 }
 
 type Route = (ctx: OrchestratorRouteContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string | null) => void | Promise<void>;
-
-function lastProbe(orch: FakeOrchestrator, since: number): number {
-  const now = orch.now();
-  return now - ((now - since) % HEALTH_INTERVAL_MS);
-}
-
-export function engineJson(orch: FakeOrchestrator, m: ManagedEngine): Record<string, unknown> {
-  const e = m.engine;
-  const probe = lastProbe(orch, m.firstSeen);
-  const json: Record<string, unknown> = {
-    container_id: e.containerId,
-    container_name: e.containerName,
-    host: '127.0.0.1',
-    port: e.port,
-    labels: { ...m.labels, 'host.http_port': String(e.port) },
-    first_seen: isoZ(m.firstSeen),
-    last_seen: isoZ(probe),
-    streams: orch.streamIdsOn(e.containerId),
-    health_status: e.health(),
-    last_health_check: isoZ(probe),
-    last_stream_usage: m.lastStreamUsage === null ? null : isoZ(m.lastStreamUsage),
-    last_cache_cleanup: null,
-    cache_size_bytes: null,
-  };
-  if (orch.vpn.enabled) {
-    json.forwarded = orch.forwardedEngine() === m;
-    json.vpn_container = VPN_CONTAINER;
-  }
-  return json;
-}
 
 const status: Route = (ctx, _req, res) => {
   const orch = ctx.orch;
@@ -190,7 +160,7 @@ function logFault(ctx: OrchestratorRouteContext, path: string, body: string | nu
       incarnation: orch.incarnation,
     });
   } else if (path === '/provision/acestream') {
-    orch.provisions.push({ t: now, done_at: now, http_status: httpStatus, code: `orchestrator_${fault}`, container_id: null, incarnation: orch.incarnation });
+    orch.provisions.push({ t: now, done_at: now, http_status: httpStatus, code: `orchestrator_${fault}`, container_id: null, incarnation: orch.incarnation, reason: null });
   } else if (path === '/events/stream_started') {
     logUnprocessedEvent(orch, 'stream_started', body, httpStatus);
   } else if (path === '/events/stream_ended') {

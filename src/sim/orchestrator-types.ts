@@ -12,6 +12,7 @@ export interface ManagedEngine {
   firstSeen: number;
   lastStreamUsage: number | null;
   removedAt: number | null;
+  /** Provision labels; stream_started labels are merged in (quirk `merge_labels`). */
   labels: Record<string, string>;
 }
 
@@ -21,6 +22,7 @@ export interface StreamRecord {
   id: string;
   key_type: SourceKind;
   key: string;
+  /** The container it is filed under (not always the one the event named). */
   container_id: string;
   playback_session_id: string;
   stat_url: string;
@@ -43,6 +45,19 @@ export interface SimProvision {
   code: string | null;
   container_id: string | null;
   incarnation: number;
+  /** Why it failed, when the code alone does not say: `full_house`, `active_replicas`, `injected`. */
+  reason?: string | null;
+}
+
+/** One create by the orchestrator's own autoscaler (at start, every tick, after a restart). */
+export interface AutoscalerAttempt {
+  t: number;
+  origin: EngineOrigin;
+  outcome: 'created' | 'failed';
+  /** Why it failed: `max_active_replicas` (the pool is empty) or `general_error` (Docker). */
+  code: string | null;
+  container_id: string | null;
+  incarnation: number;
 }
 
 export interface SimEvent {
@@ -58,6 +73,8 @@ export interface SimEvent {
   updated?: boolean;
   /** stream_ended: the stream it actually ended (may differ from stream_id!). */
   ended_stream_id?: string | null;
+  /** stream_started: the container the stream was filed under (the engine on its host:port when the id is unknown). */
+  filed_under?: string | null;
 }
 
 export interface StatusLogEntry {
@@ -79,4 +96,6 @@ export interface SimEngineEntry extends SimEngineState {
   health_status: string;
   /** Active stream ids the orchestrator counts on this engine. */
   streams: string[];
+  /** Its labels as `/engines` shows them (provision labels, then merged stream_started labels). */
+  labels: Record<string, string>;
 }

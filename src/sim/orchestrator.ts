@@ -1,15 +1,20 @@
 import type { TimerHandle } from '../clock.ts';
+import { ActiveSlots, type ActiveSlotsView, type SlotClaim } from './active-slots.ts';
 import { Breaker } from './breaker.ts';
+import { EnginePorts } from './engine-ports.ts';
 import { FakeEngine } from './engine.ts';
 import { randomHex } from './ids.ts';
 import type { ResolvedSimOptions } from './options.ts';
-import type { EngineOrigin, ManagedEngine, SimEvent, SimProvision, StatusLogEntry, StreamRecord } from './orchestrator-types.ts';
+import type { AutoscalerAttempt, EngineOrigin, ManagedEngine, SimEvent, SimProvision, StatusLogEntry, StreamRecord } from './orchestrator-types.ts';
+import type { Quirks } from './quirks.ts';
 import { computeStatus, type CapacitySettings, type StatusInput, type VpnSettings } from './status.ts';
 import { TimerSet } from './timers.ts';
 
 export const AUTOSCALER_TICK_MS = 30_000;
-/** A start reported for a container the orchestrator does not manage is ended this soon. */
+/** With `unknown_container: "sweep"`, a start on a container the orchestrator does not manage is ended this soon. */
 export const SWEEP_MS = 5_000;
+/** The host every simulated engine listens on, as `/engines` reports it. */
+export const ENGINE_HOST = '127.0.0.1';
 
 export const ORCHESTRATOR_MODES = ['ok', 'down', 'error500', 'slow', 'garbage', 'restart'] as const;
 export type OrchestratorMode = (typeof ORCHESTRATOR_MODES)[number];
@@ -25,14 +30,23 @@ export const PROVISION_FAIL_CODES = ['general_error', 'vpn_error', 'text500', 's
 export type ProvisionFailCode = (typeof PROVISION_FAIL_CODES)[number];
 
 export interface ProvisionFaults {
+  /** The next N `/provision` calls fail with `code`. */
   fail: number;
   code: ProvisionFailCode;
+  /** Added to every provision's answer time. */
   delay_ms: number;
+  /** How long a failing provision takes to answer (real ones fail fast). */
+  fail_delay_ms: number;
+  /** The next N autoscaler creates fail (a Docker error after the port was taken). */
+  autoscaler_fail: number;
 }
+
+type AutoscalerOutcome = 'idle' | 'created' | 'failed';
 
 /**
  * The fake acestream-orchestrator's state and behaviour (orchestrator.md), independent of
- * HTTP: engines, streams, VPN, breaker, capacity, the autoscaler tick and restarts.
+ * HTTP: engines, streams, VPN, breaker, capacity and the active-replicas pool, the
+ * autoscaler tick and restarts.
  */
 export class FakeOrchestrator {
   readonly clock;
@@ -43,6 +57,7 @@ export class FakeOrchestrator {
   readonly streamHistory: StreamRecord[] = [];
   readonly events: SimEvent[] = [];
   readonly provisions: SimProvision[] = [];
+  readonly autoscaler: AutoscalerAttempt[] = [];
   readonly statusLog: StatusLogEntry[] = [];
   statusPolls = 0;
   vpn: VpnSettings;
@@ -51,7 +66,15 @@ export class FakeOrchestrator {
   breaker: Breaker;
   capacity: CapacitySettings;
   readonly initialCapacity: CapacitySettings;
-  provisionFaults: ProvisionFaults = { fail: 0, code: 'general_error', delay_ms: 0 };
+  readonly slots: ActiveSlots;
+  quirks: Quirks;
+  readonly initialQuirks: Quirks;
+  provisionFaults: ProvisionFaults;
+  /** Between a restart's shutdown and its start: no engines, no autoscaler. */
+  offline = false;
+  private readonly ports = new EnginePorts();
+  /** Ports being bound right now (two creates must not pick the same one). */
+  private readonly binding = new Set<number>();
   private engineCounter = 0;
   private closed = false;
 
@@ -59,14 +82,23 @@ export class FakeOrchestrator {
     this.clock = opts.clock;
     this.timers = new TimerSet(opts.clock);
     this.vpn = { enabled: opts.vpnEnabled, connected: true };
-    this.breaker = new Breaker(this.clock.now());
+    this.breaker = new Breaker(this.clock.now(), opts.breakerFailureThreshold, opts.breakerRecoveryS);
     this.capacity = {
       min_replicas: opts.minReplicas,
       max_replicas: opts.maxReplicas,
+      max_active_replicas: opts.maxActiveReplicas,
       auto_delete: opts.autoDelete,
       grace_period_s: opts.gracePeriodS,
     };
     this.initialCapacity = { ...this.capacity };
+    this.slots = new ActiveSlots(opts.maxActiveReplicas);
+    this.quirks = { ...opts.quirks };
+    this.initialQuirks = { ...opts.quirks };
+    this.provisionFaults = this.cleanFaults();
+  }
+
+  cleanFaults(): ProvisionFaults {
+    return { fail: 0, code: 'general_error', delay_ms: 0, fail_delay_ms: this.opts.provisionFailDelayMs, autoscaler_fail: 0 };
   }
 
   now(): number {
@@ -80,6 +112,11 @@ export class FakeOrchestrator {
 
   findRunning(containerId: string): ManagedEngine | undefined {
     return this.running().find((m) => m.engine.containerId === containerId);
+  }
+
+  /** The running engine at host:port, as `/engines` reports them. */
+  findRunningAt(host: string, port: number): ManagedEngine | undefined {
+    return this.running().find((m) => host === ENGINE_HOST && m.engine.port === port);
   }
 
   /** Any engine ever created, by container id or name (for the control API). */
@@ -123,11 +160,66 @@ export class FakeOrchestrator {
     return computeStatus(this.statusInput());
   }
 
-  async createEngine(origin: EngineOrigin, options: { readyDelayMs: number; port?: number; labels?: Record<string, string> }): Promise<ManagedEngine> {
+  setMaxActiveReplicas(max: number): void {
+    this.capacity.max_active_replicas = max;
+    this.slots.max = max;
+  }
+
+  activeSlots(): ActiveSlotsView {
+    return this.slots.view(this.running().length, this.vpn.enabled);
+  }
+
+  /** The VPN build takes a slot of the active-replicas pool for a create: 'full' when none is left, null without a VPN. */
+  claimSlot(): SlotClaim | null | 'full' {
+    if (!this.vpn.enabled) return null;
+    return this.slots.claim(this.running().length) ?? 'full';
+  }
+
+  /** A create failed after taking its slot: it is lost when the quirk says so. */
+  failSlot(claim: SlotClaim | null, leaks = true): void {
+    if (claim) this.slots.settle(claim, leaks && this.quirks.leak_failed_creates ? 'leaked' : 'released');
+  }
+
+  activeReplicasMessage(): string {
+    return `Maximum active replicas limit reached (${this.slots.max})`;
+  }
+
+  private portsInUse(): Set<number> {
+    const used = new Set(this.binding);
+    for (const m of this.engines) if (m.removedAt === null) used.add(m.engine.port);
+    return used;
+  }
+
+  /** Listens on the lowest free known port when reusing (retrying while a closed engine lets go of it), else on a new one. */
+  private async listenEngine(engine: FakeEngine, reuse: boolean): Promise<void> {
+    const port = reuse ? this.ports.lowestFree(this.portsInUse()) : 0;
+    if (port !== 0) {
+      this.binding.add(port);
+      try {
+        for (let attempt = 0; attempt < 20; attempt++) {
+          try {
+            await engine.listen(port);
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        }
+      } finally {
+        this.binding.delete(port);
+      }
+    }
+    await engine.listen(0);
+  }
+
+  async createEngine(
+    origin: EngineOrigin,
+    options: { readyDelayMs: number; port?: number; labels?: Record<string, string>; reusePort?: boolean; claim?: SlotClaim | null },
+  ): Promise<ManagedEngine> {
+    const incarnation = this.incarnation;
     this.engineCounter += 1;
     const engine = new FakeEngine({
       clock: this.clock,
-      host: '127.0.0.1',
+      host: ENGINE_HOST,
       containerId: randomHex(64),
       containerName: `acestream-${this.engineCounter}`,
       bitrate: this.opts.bitrate,
@@ -136,22 +228,26 @@ export class FakeOrchestrator {
       failDelayMs: this.opts.failDelayMs,
       readyDelayMs: options.readyDelayMs,
     });
-    await engine.listen(options.port ?? 0);
+    if (options.port !== undefined) await engine.listen(options.port);
+    else await this.listenEngine(engine, options.reusePort ?? this.vpn.enabled);
+    this.ports.remember(engine.port);
     const managed: ManagedEngine = {
       engine,
       origin,
-      incarnation: this.incarnation,
+      incarnation,
       firstSeen: this.now(),
       lastStreamUsage: null,
       removedAt: null,
       labels: options.labels ?? {},
     };
-    if (this.closed) {
+    // Closed, or restarted while it was booting: the container is gone with the others.
+    if (this.closed || incarnation !== this.incarnation) {
       await engine.close();
       managed.removedAt = this.now();
     }
     engine.setExternalHold(this.vpnDown);
     this.engines.push(managed);
+    if (options.claim) this.slots.settle(options.claim, 'engine');
     return managed;
   }
 
@@ -161,10 +257,47 @@ export class FakeOrchestrator {
     await managed.engine.close('removed');
   }
 
-  /** Keeps `min_replicas` engines running (at start with no boot delay, later like new containers). */
-  async ensureMinReplicas(origin: EngineOrigin, readyDelayMs: number): Promise<void> {
+  private logAutoscaler(origin: EngineOrigin, outcome: AutoscalerAttempt['outcome'], code: string | null, containerId: string | null): void {
+    this.autoscaler.push({ t: this.now(), origin, outcome, code, container_id: containerId, incarnation: this.incarnation });
+  }
+
+  /**
+   * The autoscaler's own creates up to `min_replicas` (at start with no boot delay, later like
+   * new containers). Each failure (an empty pool, an injected Docker error) counts on the
+   * breaker, each success closes it; an open breaker stops the round.
+   */
+  async ensureMinReplicas(origin: EngineOrigin, readyDelayMs: number, reusePort = this.vpn.enabled): Promise<AutoscalerOutcome> {
+    if (this.offline) return 'idle';
+    const counts = () => this.quirks.breaker_counts_autoscaler;
+    let outcome: AutoscalerOutcome = 'idle';
     const missing = this.capacity.min_replicas - this.running().length;
-    for (let i = 0; i < missing; i++) await this.createEngine(origin, { readyDelayMs });
+    for (let i = 0; i < missing; i++) {
+      if (counts() && !this.breaker.allowsAutoscaler) break;
+      const claim = this.claimSlot();
+      let code: string | null = claim === 'full' ? 'max_active_replicas' : null;
+      if (claim !== 'full' && this.provisionFaults.autoscaler_fail > 0) {
+        this.provisionFaults.autoscaler_fail -= 1;
+        this.failSlot(claim);
+        code = 'general_error';
+      }
+      if (code === null && claim !== 'full') {
+        try {
+          const m = await this.createEngine(origin, { readyDelayMs, reusePort, claim });
+          if (m.removedAt !== null) return outcome;
+          this.logAutoscaler(origin, 'created', null, m.engine.containerId);
+          if (counts()) this.breaker.recordSuccess(this.now());
+          if (outcome === 'idle') outcome = 'created';
+          continue;
+        } catch {
+          this.failSlot(claim);
+          code = 'general_error';
+        }
+      }
+      this.logAutoscaler(origin, 'failed', code, null);
+      if (counts()) this.breaker.recordFailure(this.now());
+      outcome = 'failed';
+    }
+    return outcome;
   }
 
   setVpn(settings: Partial<VpnSettings>, ms: number | undefined): void {
@@ -179,13 +312,15 @@ export class FakeOrchestrator {
     for (const m of this.running()) m.engine.setExternalHold(this.vpnDown);
   }
 
-  /** The autoscaler tick (every 30 s of clock time). */
+  /** The autoscaler tick (every 30 s of clock time); a due breaker is probed by its creates. */
   async tick(): Promise<void> {
+    if (this.offline) return;
     const now = this.now();
-    this.breaker.tick(now);
-    if (!this.vpnDown && this.breaker.state === 'closed') {
+    const probing = this.breaker.beginTick(now);
+    if (!this.vpnDown && this.breaker.allowsAutoscaler) {
       await this.ensureMinReplicas('autoscaler', this.opts.engineReadyDelayMs);
     }
+    if (probing) this.breaker.endProbe(this.now());
     if (this.capacity.auto_delete) {
       const graceMs = this.capacity.grace_period_s * 1000;
       for (const m of this.running()) {
@@ -221,14 +356,37 @@ export class FakeOrchestrator {
     this.touchEngine(record.container_id);
   }
 
-  /** A restart forgets every stream and engine; minReplicas fresh engines come up. */
-  async forgetEverything(): Promise<void> {
-    const old = this.running();
+  /** Forgets every stream and the breaker and the pool's leaks: what a new process starts with. */
+  private wipe(): void {
     this.incarnation += 1;
     this.streams = new Map();
     this.breaker.reset(this.now());
+    this.slots.reset();
+  }
+
+  /**
+   * The start of a restart (SIGTERM): the real orchestrator stops every engine and wipes its
+   * database on the way down; nothing runs until `boot`.
+   */
+  async shutdown(): Promise<void> {
+    const old = this.running();
+    this.offline = true;
+    this.wipe();
     await Promise.all(old.map((m) => this.removeEngine(m)));
-    await this.ensureMinReplicas('restart', this.opts.engineReadyDelayMs);
+  }
+
+  /** The end of a restart: the autoscaler brings min_replicas back, on the old ports, under new ids. */
+  async boot(): Promise<void> {
+    this.offline = false;
+    await this.ensureMinReplicas('restart', this.opts.engineReadyDelayMs, true);
+  }
+
+  /** The `new_ports` restart: the engines ran through the downtime; now they are replaced by new ones on new ports. */
+  async forgetEverything(): Promise<void> {
+    const old = this.running();
+    this.wipe();
+    await Promise.all(old.map((m) => this.removeEngine(m)));
+    await this.ensureMinReplicas('restart', this.opts.engineReadyDelayMs, false);
   }
 
   async close(): Promise<void> {

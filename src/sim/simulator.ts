@@ -13,6 +13,7 @@ import {
 } from './orchestrator.ts';
 import { handleOrchestratorRequest } from './orchestrator-routes.ts';
 import type { StatusLogEntry } from './orchestrator-types.ts';
+import type { Quirks } from './quirks.ts';
 import { buildState, statusLogCopy, type SimState } from './state.ts';
 import { SwitchableServer } from './switchable-server.ts';
 
@@ -27,6 +28,8 @@ export class Simulator implements ControlHttpTarget {
   private modeChain: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private readonly controlSockets = new Set<Socket>();
+  /** How the restart under way treats engines (the quirk as it was when it began). */
+  private restartStyle: Quirks['restart_engines'] = 'same_ports';
 
   constructor(options: SimOptions = {}) {
     this.options = resolveSimOptions(options);
@@ -101,7 +104,10 @@ export class Simulator implements ControlHttpTarget {
     // slow's ms is the delay, not a duration.
     const timed = duration !== undefined && mode !== 'ok' && mode !== 'slow';
     this.mode = { mode, ms: duration ?? null, until: timed ? orch.now() + duration : null };
-    if (prev === 'restart' && mode !== 'restart') await orch.forgetEverything();
+    if (prev === 'restart' && mode !== 'restart') {
+      if (this.restartStyle === 'same_ports') await orch.boot();
+      else await orch.forgetEverything();
+    }
     if ((prev === 'down' || prev === 'restart') && mode !== 'down' && mode !== 'restart') await this.server.reopen();
     if (mode === 'down' || mode === 'restart') {
       this.server.refuse();
@@ -112,6 +118,11 @@ export class Simulator implements ControlHttpTarget {
         p.done_at = orch.now();
         p.code = 'connection_dropped';
       }
+    }
+    if (mode === 'restart' && prev !== 'restart') {
+      this.restartStyle = orch.quirks.restart_engines;
+      // SIGTERM: the real one stops every engine and wipes its database on the way down.
+      if (this.restartStyle === 'same_ports') await orch.shutdown();
     }
     const snapshot = { ...this.mode };
     if (timed) {

@@ -1,6 +1,9 @@
+import { engineLabels } from './engine-json.ts';
 import type { BreakerSnapshot, BreakerTransition } from './breaker.ts';
 import type { FakeOrchestrator, OrchestratorModeSettings, ProvisionFaults } from './orchestrator.ts';
-import type { SimEngineEntry, SimEvent, SimProvision, StatusLogEntry, StreamRecord } from './orchestrator-types.ts';
+import type { ActiveSlotsView } from './active-slots.ts';
+import type { AutoscalerAttempt, SimEngineEntry, SimEvent, SimProvision, StatusLogEntry, StreamRecord } from './orchestrator-types.ts';
+import type { Quirks } from './quirks.ts';
 import type { CapacitySettings } from './status.ts';
 
 /** `GET /__sim/state`: everything the simulator did, times in epoch ms of its clock. */
@@ -11,10 +14,16 @@ export interface SimState {
   vpn: { enabled: boolean; connected: boolean; until: number | null };
   circuit: BreakerSnapshot & { transitions: BreakerTransition[] };
   capacity: CapacitySettings;
+  /** The VPN build's active-replicas pool as the orchestrator counts it now. */
+  active_slots: ActiveSlotsView;
+  /** Which real-orchestrator behaviours are on (POST /__sim/quirks). */
+  quirks: Quirks;
   provision_faults: ProvisionFaults;
   /** Every engine ever created; `removed_at` is set once it is gone. */
   engines: SimEngineEntry[];
   provisions: SimProvision[];
+  /** Every create by the orchestrator's own autoscaler, failed ones included. */
+  autoscaler: AutoscalerAttempt[];
   /** Every stream event delivery as received, retries and rejects included. */
   events: SimEvent[];
   /** Every stream record ever created (the orchestrator's view is GET /streams). */
@@ -31,6 +40,8 @@ export function buildState(orch: FakeOrchestrator, mode: OrchestratorModeSetting
     vpn: { ...orch.vpn, until: orch.vpnUntil },
     circuit: { ...orch.breaker.snapshot(now), transitions: orch.breaker.transitions.map((t) => ({ ...t })) },
     capacity: { ...orch.capacity },
+    active_slots: orch.activeSlots(),
+    quirks: { ...orch.quirks },
     provision_faults: { ...orch.provisionFaults },
     engines: orch.engines.map((m) => ({
       ...m.engine.state(),
@@ -39,8 +50,10 @@ export function buildState(orch: FakeOrchestrator, mode: OrchestratorModeSetting
       incarnation: m.incarnation,
       health_status: m.removedAt === null ? m.engine.health() : 'unknown',
       streams: m.removedAt === null && m.incarnation === orch.incarnation ? orch.streamIdsOn(m.engine.containerId) : [],
+      labels: engineLabels(m),
     })),
     provisions: orch.provisions.map((p) => ({ ...p })),
+    autoscaler: orch.autoscaler.map((a) => ({ ...a })),
     events: orch.events.map((e) => ({ ...e })),
     streams: orch.streamHistory.map((s) => ({ ...s, labels: { ...s.labels } })),
     status_polls: orch.statusPolls,

@@ -10,6 +10,8 @@ export const VPN_ETA_S = 60;
 export interface CapacitySettings {
   min_replicas: number;
   max_replicas: number;
+  /** The VPN build's port pool (MAX_ACTIVE_REPLICAS); not part of the status document. */
+  max_active_replicas: number;
   auto_delete: boolean;
   grace_period_s: number;
 }
@@ -61,16 +63,19 @@ export function blockedDetails(input: StatusInput): BlockedDetails | null {
       should_wait: true,
     };
   }
-  if (input.engines.length >= capacity.max_replicas) {
-    return {
-      code: 'max_capacity',
-      message: `Maximum capacity reached (${input.engines.length}/${capacity.max_replicas} engines)`,
-      recovery_eta_seconds: capacity.auto_delete ? capacity.grace_period_s : null,
-      can_retry: false,
-      should_wait: true,
-    };
-  }
+  if (input.engines.length >= capacity.max_replicas) return maxCapacityDetails(input.engines.length, capacity);
   return null;
+}
+
+/** Running engines ≥ max_replicas (even all idle): the grace period as ETA with auto-delete, else none. */
+export function maxCapacityDetails(running: number, capacity: CapacitySettings): BlockedDetails {
+  return {
+    code: 'max_capacity',
+    message: `Maximum capacity reached (${running}/${capacity.max_replicas} engines)`,
+    recovery_eta_seconds: capacity.auto_delete ? capacity.grace_period_s : null,
+    can_retry: false,
+    should_wait: true,
+  };
 }
 
 export function vpnHealth(vpn: VpnSettings): 'healthy' | 'unhealthy' | 'unknown' {

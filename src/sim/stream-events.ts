@@ -64,30 +64,39 @@ export function handleStreamStarted(orch: FakeOrchestrator, req: http.IncomingMe
   const parsed = parseJsonBody(body);
   if (!parsed.ok) return reject(422, validationBody(parsed.issues));
   const v = parsed.value;
+  const quirks = orch.quirks;
   const c = new FieldChecker();
-  const containerId = c.string(v, ['container_id'], true);
+  const containerId = c.string(v, ['container_id'], false, true);
   c.object(v, ['engine'], true);
-  c.string(v, ['engine', 'host'], true);
-  c.integer(v, ['engine', 'port'], true);
+  const host = c.string(v, ['engine', 'host'], true);
+  const port = c.integer(v, ['engine', 'port'], true);
   c.object(v, ['stream'], true);
   const keyType = c.oneOf(v, ['stream', 'key_type'], KEY_TYPES) as SourceKind | null;
   const key = c.string(v, ['stream', 'key'], true);
   c.object(v, ['session'], true);
   const sessionId = c.string(v, ['session', 'playback_session_id'], true);
-  const statUrl = c.string(v, ['session', 'stat_url'], true);
-  const commandUrl = c.string(v, ['session', 'command_url'], true);
+  const url = (field: string) => (quirks.strict_urls ? c.url(v, ['session', field], true) : c.string(v, ['session', field], true));
+  const statUrl = url('stat_url');
+  const commandUrl = url('command_url');
   c.integer(v, ['session', 'is_live'], false);
   const labels = c.stringMap(v, ['labels']);
-  if (c.issues.length > 0 || containerId === null || keyType === null || key === null || sessionId === null) {
+  if (c.issues.length > 0 || host === null || port === null || keyType === null || key === null || sessionId === null) {
     return reject(422, validationBody(c.issues));
   }
+
+  // An unknown container id (e.g. from before a restart) is filed under the engine now on
+  // that host:port, and nothing ever sweeps it; the `sweep` quirk keeps the old model.
+  const named = containerId !== null ? orch.findRunning(containerId) : undefined;
+  const engine = named ?? (quirks.unknown_container === 'by_host_port' ? orch.findRunningAt(host, port) : undefined);
+  const filedUnder = engine?.engine.containerId ?? containerId ?? `${host}:${port}`;
+  if (engine && quirks.merge_labels) Object.assign(engine.labels, labels);
 
   const id = labels.stream_id ?? `${key}|${sessionId}`;
   const record: StreamRecord = {
     id,
     key_type: keyType,
     key,
-    container_id: containerId,
+    container_id: filedUnder,
     playback_session_id: sessionId,
     stat_url: statUrl ?? '',
     command_url: commandUrl ?? '',
@@ -101,13 +110,13 @@ export function handleStreamStarted(orch: FakeOrchestrator, req: http.IncomingMe
   // A repeated start with the same id replaces the record.
   orch.streams.set(id, record);
   orch.streamHistory.push(record);
-  orch.touchEngine(containerId);
-  if (!orch.findRunning(containerId)) {
+  orch.touchEngine(filedUnder);
+  if (!engine && quirks.unknown_container === 'sweep') {
     orch.timers.set(() => {
       if (orch.streams.get(id) === record) orch.endStream(record, 'sweep');
     }, SWEEP_MS);
   }
-  logEvent(orch, { type: 'stream_started', stream_id: id, container_id: containerId, http_status: 200, processed: true });
+  logEvent(orch, { type: 'stream_started', stream_id: id, container_id: containerId, http_status: 200, processed: true, filed_under: filedUnder });
   sendJson(res, 200, streamJson(record));
 }
 

@@ -92,6 +92,31 @@ export class FieldChecker {
     return out;
   }
 
+  /**
+   * An http(s) URL like pydantic's HttpUrl: an empty or relative string is 422, and the value
+   * comes back normalised (a bare origin gains its trailing `/`, quirk 9).
+   */
+  url(obj: Record<string, unknown>, path: string[], required: boolean): string | null {
+    const v = this.string(obj, path, required);
+    if (v === null) return null;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(v);
+    } catch {
+      parsed = null;
+    }
+    if (parsed === null || parsed.host === '') {
+      const msg = v === '' ? 'Input should be a valid URL, input is empty' : 'Input should be a valid URL, relative URL without a base';
+      this.issues.push({ type: 'url_parsing', loc: this.at(path), msg, input: v, ctx: { error: v === '' ? 'input is empty' : 'relative URL without a base' } });
+      return null;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      this.issues.push({ type: 'url_scheme', loc: this.at(path), msg: "URL scheme should be 'http' or 'https'", input: v, ctx: { expected_schemes: "'http' or 'https'" } });
+      return null;
+    }
+    return parsed.href;
+  }
+
   oneOf(obj: Record<string, unknown>, path: string[], values: readonly string[]): string | null {
     const v = this.string(obj, path, true);
     if (v !== null && !values.includes(v)) {

@@ -75,6 +75,20 @@ describe('acerelay sim (runSim in a child process)', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('--idle-expiry');
     expect(stdout).toContain('--fail-delay');
+    for (const flag of ['--max-active-replicas', '--full-house', '--unknown-container', '--engines-forwarded', '--restart-engines', 'quirks']) expect(stdout).toContain(flag);
+  });
+
+  it('flags reach the running simulator: --max-active-replicas and a quirk show in /__sim/state', async () => {
+    const child = spawnSim(['--port', '0', '--max-active-replicas', '7', '--engines-forwarded', '--full-house', 'max_capacity']);
+    const line = JSON.parse(await firstLine(child)) as { orchestrator: string; control: string };
+    const state = (await get(`${line.control}/__sim/state`)).json as { capacity: { max_active_replicas: number }; quirks: Record<string, unknown> };
+    expect(state.capacity.max_active_replicas).toBe(7);
+    expect(state.quirks).toMatchObject({ engines_forwarded: true, full_house: 'max_capacity', strict_urls: true });
+    const [engine] = (await get(`${line.orchestrator}/engines`)).json as Array<Record<string, unknown>>;
+    expect(engine).toHaveProperty('forwarded', true);
+    const done = exited(child);
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
   });
 
   it('an invalid value or an unknown flag exits 2 naming the flag', async () => {
@@ -133,6 +147,47 @@ describe('parseSimArgs', () => {
       gracePeriodS: 45,
     });
     expect(parseSimArgs(['--bitrate', '0']).options.bitrate).toBe(0);
+  });
+
+  it('parses the pool, breaker and quirk flags into options (quirks as the control API names them)', () => {
+    const { options } = parseSimArgs([
+      '--max-active-replicas',
+      '12',
+      '--provision-fail-delay',
+      '50ms',
+      '--breaker-threshold=3',
+      '--breaker-recovery',
+      '3m',
+      '--full-house',
+      'max_capacity',
+      '--no-leak-failed-creates',
+      '--unknown-container',
+      'sweep',
+      '--no-strict-urls',
+      '--no-merge-labels',
+      '--engines-forwarded',
+      '--restart-engines=new_ports',
+      '--no-breaker-counts-autoscaler',
+    ]);
+    expect(options).toEqual({
+      maxActiveReplicas: 12,
+      provisionFailDelayMs: 50,
+      breakerFailureThreshold: 3,
+      breakerRecoveryS: 180,
+      quirks: {
+        full_house: 'max_capacity',
+        leak_failed_creates: false,
+        unknown_container: 'sweep',
+        strict_urls: false,
+        merge_labels: false,
+        engines_forwarded: true,
+        restart_engines: 'new_ports',
+        breaker_counts_autoscaler: false,
+      },
+    });
+    for (const args of [['--full-house', '503'], ['--unknown-container', 'drop'], ['--restart-engines', 'x'], ['--breaker-threshold', '0'], ['--max-active-replicas', 'lots']]) {
+      expect(() => parseSimArgs(args)).toThrow(SimUsageError);
+    }
   });
 
   it('throws SimUsageError naming the flag', () => {

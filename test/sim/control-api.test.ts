@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimInputError } from '../../src/sim/index.ts';
+import { REAL_QUIRKS, SimInputError } from '../../src/sim/index.ts';
 import { IH, get, http, openPlayback, post, readSome, sim, startSession, waitFor } from './helpers.ts';
 
 describe('control API', () => {
@@ -51,6 +51,14 @@ describe('control API', () => {
       ['/__sim/capacity', { max_replicas: 1.5 }],
       ['/__sim/capacity', { max_replica: 3 }],
       ['/__sim/provision', { fail: 1, code: 'nope' }],
+      ['/__sim/provision', { autoscaler_fail: -1 }],
+      ['/__sim/capacity', { max_active_replicas: 'many' }],
+      ['/__sim/circuit', { failure_threshold: 0 }],
+      ['/__sim/circuit', { eta: 5 }],
+      ['/__sim/quirks', { full_house: 'maybe' }],
+      ['/__sim/quirks', { merge_labels: 'yes' }],
+      ['/__sim/quirks', { sweep: true }],
+      ['/__sim/quirks', { mode: 'ok', strict_urls: false }],
       ['/__sim/engines/unknown-container', { mode: 'stall' }],
       [`/__sim/engines/${s.state().engines[0]!.container_id}`, { mode: 'melt' }],
       ['/__sim/nothing', {}],
@@ -71,15 +79,41 @@ describe('control API', () => {
     const s = await sim({ maxReplicas: 4 });
     expect(await s.control('circuit', { state: 'open', eta: 180 })).toMatchObject({ state: 'open', eta: 180 });
     expect(await s.control('circuit', { mode: 'ok' })).toMatchObject({ state: 'closed', eta: null });
-    expect(await s.control('capacity', { max_replicas: 2, auto_delete: true, grace_period_s: 10 })).toEqual({
+    expect(await s.control('capacity', { max_replicas: 2, max_active_replicas: 6, leaked_slots: 2, auto_delete: true, grace_period_s: 10 })).toEqual({
       min_replicas: 1,
       max_replicas: 2,
+      max_active_replicas: 6,
       auto_delete: true,
       grace_period_s: 10,
+      active_slots: { max: 6, enforced: true, engines: 1, pending: 0, leaked: 2, free: 3 },
     });
-    expect(await s.control('capacity', { mode: 'ok' })).toEqual({ min_replicas: 1, max_replicas: 4, auto_delete: false, grace_period_s: 30 });
-    expect(await s.control('provision', { fail: 3, code: 'text500', delay_ms: 5 })).toEqual({ fail: 3, code: 'text500', delay_ms: 5 });
-    expect(await s.control('provision', { mode: 'ok' })).toEqual({ fail: 0, code: 'general_error', delay_ms: 0 });
+    expect(await s.control('capacity', { mode: 'ok' })).toEqual({
+      min_replicas: 1,
+      max_replicas: 4,
+      max_active_replicas: 20,
+      auto_delete: false,
+      grace_period_s: 30,
+      active_slots: { max: 20, enforced: true, engines: 1, pending: 0, leaked: 0, free: 19 },
+    });
+    expect(await s.control('provision', { fail: 3, code: 'text500', delay_ms: 5, fail_delay_ms: 7, autoscaler_fail: 2 })).toEqual({
+      fail: 3,
+      code: 'text500',
+      delay_ms: 5,
+      fail_delay_ms: 7,
+      autoscaler_fail: 2,
+    });
+    expect(await s.control('provision', { mode: 'ok' })).toEqual({ fail: 0, code: 'general_error', delay_ms: 0, fail_delay_ms: 200, autoscaler_fail: 0 });
+    expect(await s.control('circuit', { failure_threshold: 3, recovery_timeout: 180 })).toMatchObject({ state: 'closed', failure_threshold: 3, recovery_timeout: 180 });
+    expect(await s.control('circuit', { mode: 'ok' })).toMatchObject({ state: 'closed', failure_threshold: 5, recovery_timeout: 300 });
+    expect(await s.control('quirks', { full_house: 'max_capacity', leak_failed_creates: false, unknown_container: 'sweep', restart_engines: 'new_ports' })).toEqual({
+      ...REAL_QUIRKS,
+      full_house: 'max_capacity',
+      leak_failed_creates: false,
+      unknown_container: 'sweep',
+      restart_engines: 'new_ports',
+    });
+    expect(s.state().quirks.full_house).toBe('max_capacity');
+    expect(await s.control('quirks', { mode: 'ok' })).toEqual(REAL_QUIRKS);
     expect(await s.control('vpn', { connected: false })).toMatchObject({ connected: false });
     expect(await s.control('vpn', { mode: 'ok' })).toMatchObject({ connected: true });
     expect(await s.control('vpn', { enabled: false })).toMatchObject({ enabled: false });

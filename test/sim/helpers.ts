@@ -171,3 +171,23 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const IH = '0a4848271c91ce2d8965ce416267c25047dc8141';
 export const IH2 = '1b5959382d02df3e9a76df527378d36158ed9252';
+
+/** A stream_started body (valid URLs); `containerId` null leaves the field out. */
+export function startedEvent(
+  containerId: string | null,
+  opts: { host?: string; port?: number; key?: string; psid?: string; streamId?: string; labels?: Record<string, string>; statUrl?: string; commandUrl?: string } = {},
+): Record<string, unknown> {
+  const labels = { ...opts.labels, ...(opts.streamId ? { stream_id: opts.streamId } : {}) };
+  return {
+    ...(containerId !== null ? { container_id: containerId } : {}),
+    engine: { host: opts.host ?? '127.0.0.1', port: opts.port ?? 1 },
+    stream: { key_type: 'infohash', key: opts.key ?? IH },
+    session: {
+      playback_session_id: opts.psid ?? 'e0d10c40465de696c0222ffa815edace0635b86a',
+      stat_url: opts.statUrl ?? 'http://127.0.0.1:1/ace/stat/x/y',
+      command_url: opts.commandUrl ?? 'http://127.0.0.1:1/ace/cmd/x/y',
+      is_live: 1,
+    },
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+}

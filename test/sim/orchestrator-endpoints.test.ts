@@ -18,7 +18,7 @@ function startedBody(engine: Engine, session: { playback_session_id: string; sta
 
 describe('orchestrator read endpoints', () => {
   it('GET /engines lists EngineState records with both timestamp forms around', async () => {
-    const s = await sim({ minReplicas: 2 });
+    const s = await sim({ minReplicas: 2, quirks: { engines_forwarded: true } });
     const engines = (await get(`${s.url}/engines`)).json as Engine[];
     expect(engines).toHaveLength(2);
     const [a, b] = engines as [Engine, Engine];
@@ -45,10 +45,18 @@ describe('orchestrator read endpoints', () => {
     expect(status.timestamp).toMatch(OFFSET);
   });
 
-  it('omits forwarded without a VPN', async () => {
-    const s = await sim({ vpnEnabled: false });
+  it('has no forwarded nor vpn_container at this version (quirk engines_forwarded off), nor without a VPN', async () => {
+    const s = await sim();
     const [e] = (await get(`${s.url}/engines`)).json as Engine[];
     expect(e).not.toHaveProperty('forwarded');
+    expect(e).not.toHaveProperty('vpn_container');
+    expect(await s.control('quirks', { engines_forwarded: true })).toMatchObject({ engines_forwarded: true });
+    const [later] = (await get(`${s.url}/engines`)).json as Engine[];
+    expect(later).toMatchObject({ forwarded: true, vpn_container: 'gluetun' });
+
+    const noVpn = await sim({ vpnEnabled: false, quirks: { engines_forwarded: true } });
+    const [plain] = (await get(`${noVpn.url}/engines`)).json as Engine[];
+    expect(plain).not.toHaveProperty('forwarded');
   });
 
   it('GET /engines/{id} answers the engine, or 200 {"error":"not found"}', async () => {

@@ -5,6 +5,9 @@ import { IH, failureOf, get, post, sim, sleep, waitFor } from './helpers.ts';
 
 type Engine = { container_id: string; port: number };
 
+const STAT = 'http://127.0.0.1:1/ace/stat/x/y';
+const CMD = 'http://127.0.0.1:1/ace/cmd/x/y';
+
 describe('orchestrator modes', () => {
   it('down: the port refuses while the control port still works; ok brings it back on the same port', async () => {
     const s = await sim();
@@ -88,37 +91,70 @@ describe('orchestrator modes', () => {
     expect(s.statusLog()).toEqual([expect.objectContaining({ http_status: 200, fault: 'garbage' })]);
   });
 
-  it('restart: down for ms, then back having forgotten every stream and engine', async () => {
+  it('restart: every engine stops at once; back after ms having forgotten every stream, engines on the same ports under new ids', async () => {
     const s = await sim({ minReplicas: 2 });
     const before = (await get(`${s.url}/engines`)).json as Engine[];
     await post(`${s.url}/events/stream_started`, {
       container_id: before[0]!.container_id,
       engine: { host: '127.0.0.1', port: before[0]!.port },
       stream: { key_type: 'infohash', key: IH },
-      session: { playback_session_id: 'x', stat_url: 's', command_url: 'c', is_live: 1 },
+      session: { playback_session_id: 'x', stat_url: STAT, command_url: CMD, is_live: 1 },
       labels: { stream_id: 'old' },
     });
     await s.control('circuit', { state: 'open', eta: 100 });
     const res = await s.control('orchestrator', { mode: 'restart', ms: 1_500 });
     expect(res).toMatchObject({ mode: 'restart', ms: 1_500 });
     expect(await failureOf(`${s.url}/orchestrator/status`)).toBe('ECONNREFUSED');
+    // SIGTERM: the engines are stopped on the way down, not when it comes back.
+    for (const e of before) expect(await failureOf(`http://127.0.0.1:${e.port}/webui/api/service?method=get_version`)).toBe('ECONNREFUSED');
+    expect(s.state().engines.every((e) => e.removed_at !== null && e.incarnation === 1)).toBe(true);
+
     await waitFor(async () => (await failureOf(`${s.url}/engines`)) === 'ok', 5_000, 'orchestrator back');
     const after = (await get(`${s.url}/engines`)).json as Engine[];
     expect(after).toHaveLength(2);
-    expect(after.map((e) => e.container_id)).not.toContain(before[0]!.container_id);
+    expect(after.map((e) => e.port).sort()).toEqual(before.map((e) => e.port).sort());
+    for (const e of before) expect(after.map((a) => a.container_id)).not.toContain(e.container_id);
     expect((await get(`${s.url}/streams`)).json).toEqual([]);
     expect((await get(`${s.url}/engines/${before[0]!.container_id}`)).json).toEqual({ error: 'not found' });
-    // Old engine servers are gone.
-    expect(await failureOf(`http://127.0.0.1:${before[0]!.port}/webui/api/service?method=get_version`)).toBe('ECONNREFUSED');
+    // The old port answers again, for a new engine with no sessions.
+    expect((await get(`http://127.0.0.1:${before[0]!.port}/webui/api/service?method=get_version`)).status).toBe(200);
     const st = s.state();
     expect(st.incarnation).toBe(2);
     expect(st.circuit.state).toBe('closed');
     expect(st.engines).toHaveLength(4); // history keeps the old ones
-    expect(st.engines.slice(0, 2).every((e) => e.removed_at !== null && e.incarnation === 1)).toBe(true);
-    expect(st.engines.slice(2).every((e) => e.removed_at === null && e.incarnation === 2 && e.origin === 'restart')).toBe(true);
+    expect(st.engines.slice(2).every((e) => e.removed_at === null && e.incarnation === 2 && e.origin === 'restart' && e.sessions.length === 0)).toBe(true);
     expect(st.streams[0]).toMatchObject({ id: 'old', incarnation: 1 });
     // A stream_ended for the old id now hits nothing (or, with other streams, someone else).
     expect((await post(`${s.url}/events/stream_ended`, { stream_id: 'old' })).json).toEqual({ updated: false, stream: null });
+  });
+
+  it('restart with restart_engines "new_ports": engines serve through the downtime, then new ones replace them on new ports', async () => {
+    const s = await sim({ minReplicas: 2, quirks: { restart_engines: 'new_ports' } });
+    const before = (await get(`${s.url}/engines`)).json as Engine[];
+    await s.control('orchestrator', { mode: 'restart', ms: 1_500 });
+    expect(await failureOf(`${s.url}/orchestrator/status`)).toBe('ECONNREFUSED');
+    expect(await failureOf(`http://127.0.0.1:${before[0]!.port}/webui/api/service?method=get_version`)).toBe('ok');
+    await waitFor(async () => (await failureOf(`${s.url}/engines`)) === 'ok', 5_000, 'orchestrator back');
+    const after = (await get(`${s.url}/engines`)).json as Engine[];
+    expect(after).toHaveLength(2);
+    for (const e of before) expect(after.map((a) => a.port)).not.toContain(e.port);
+    expect(await failureOf(`http://127.0.0.1:${before[0]!.port}/webui/api/service?method=get_version`)).toBe('ECONNREFUSED');
+    expect(s.state().incarnation).toBe(2);
+  });
+
+  it('a provision in flight when the restart begins is dropped, and its engine never appears', async () => {
+    const clock = new ManualClock(0);
+    const s = await sim({ clock, provisionDelayMs: 600 });
+    const pending = post(`${s.url}/provision/acestream`, {}).catch((err: unknown) => (err as { code?: string }).code ?? 'error');
+    await waitFor(() => s.state().provisions.length === 1, 5_000, 'provision arrived');
+    await s.control('orchestrator', { mode: 'restart', ms: 1_000 });
+    await pending;
+    // The provision's delay ends during the downtime, the restart after it.
+    await clock.advanceAsync(2_000);
+    await waitFor(() => s.state().orchestrator.mode === 'ok' && s.state().engines.some((e) => e.origin === 'restart'), 5_000, 'restart over');
+    const st = s.state();
+    expect(st.provisions[0]).toMatchObject({ t: 0, done_at: 0, code: 'connection_dropped', http_status: null, incarnation: 1 });
+    expect(st.engines.map((e) => e.origin)).toEqual(['initial', 'restart']);
   });
 });
 
@@ -149,7 +185,7 @@ describe('autoscaler tick', () => {
       container_id: ids[0],
       engine: { host: '127.0.0.1', port: 1 },
       stream: { key_type: 'infohash', key: IH },
-      session: { playback_session_id: 'x', stat_url: 's', command_url: 'c', is_live: 1 },
+      session: { playback_session_id: 'x', stat_url: STAT, command_url: CMD, is_live: 1 },
       labels: { stream_id: 'busy' },
     });
     await clock.advanceAsync(AUTOSCALER_TICK_MS); // 30 s: nobody is idle for 40 s yet

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { AUTOSCALER_TICK_MS } from '../../src/sim/index.ts';
 import { computeStatus, type StatusInput } from '../../src/sim/status.ts';
-import { get, post, sim } from './helpers.ts';
+import { get, post, sim, startedEvent } from './helpers.ts';
 
 type Status = {
   status: string;
@@ -25,7 +25,7 @@ const base: StatusInput = {
   engines: ['healthy'],
   activeStreams: 0,
   totalStreams: 0,
-  capacity: { min_replicas: 1, max_replicas: 3, auto_delete: false, grace_period_s: 30 },
+  capacity: { min_replicas: 1, max_replicas: 3, max_active_replicas: 20, auto_delete: false, grace_period_s: 30 },
   vpn: { enabled: true, connected: true },
   breaker: { state: 'closed', eta: null, lastFailure: null },
 };
@@ -122,6 +122,26 @@ describe('GET /orchestrator/status over HTTP', () => {
     expect(log[1]).toMatchObject({ code: 'vpn_disconnected', eta: 60, can_retry: true, http_status: 200 });
     expect(log[2]).toMatchObject({ code: 'circuit_breaker', can_retry: false });
     expect(log[3]).toMatchObject({ code: 'circuit_breaker', eta: null });
+  });
+
+  it('capacity.total is the engines; used counts every started stream, foreign and stale ones too, past total; max_capacity even all idle', async () => {
+    const s = await sim({ minReplicas: 2, maxReplicas: 2 });
+    const status = async () => (await get(`${s.url}/orchestrator/status`)).json as Status;
+    const idle = await status();
+    expect(idle.capacity).toMatchObject({ total: 2, used: 0, available: 2, max_replicas: 2 });
+    expect(idle.status).toBe('healthy');
+    expect(idle.provisioning).toMatchObject({ can_provision: false, blocked_reason_details: { code: 'max_capacity' } });
+
+    const [a] = (await get(`${s.url}/engines`)).json as Array<{ container_id: string; port: number }>;
+    await post(`${s.url}/events/stream_started`, startedEvent(a!.container_id, { port: a!.port, streamId: 'one', psid: '1' }));
+    await post(`${s.url}/events/stream_started`, startedEvent(a!.container_id, { port: a!.port, streamId: 'two', psid: '2' }));
+    await post(`${s.url}/events/stream_started`, startedEvent(null, { host: '10.9.8.7', port: 6878, streamId: 'foreign' }));
+    // Stale: the engine lost its sessions, nobody sent stream_ended; the orchestrator still counts them.
+    await s.control(`engines/${a!.container_id}`, { mode: 'restart', ms: 50 });
+    const busy = await status();
+    expect(busy.capacity).toMatchObject({ total: 2, used: 3, available: 0 });
+    expect(busy.streams).toEqual({ active: 3, total: 3 });
+    expect(busy.engines.total).toBe(2);
   });
 
   it('says unavailable with can_provision true when min_replicas is 0', async () => {

@@ -100,9 +100,9 @@ describe('stream events', () => {
     expect((await post(`${s.url}/events/stream_ended`, { stream_id: 'nope' })).json).toEqual({ updated: false, stream: null });
   });
 
-  it('a start on a container the orchestrator does not manage is ended by a sweep within seconds', async () => {
+  it('with unknown_container "sweep", a start on a container the orchestrator does not manage is ended within seconds', async () => {
     const clock = new ManualClock(1_000_000);
-    const s = await sim({ clock });
+    const s = await sim({ clock, quirks: { unknown_container: 'sweep' } });
     const res = await post(`${s.url}/events/stream_started`, started('f'.repeat(64), { streamId: 'stray' }));
     expect(res.status).toBe(200);
     expect(((await get(`${s.url}/streams?status=started`)).json as unknown[]).length).toBe(1);
