@@ -28,8 +28,8 @@ function startedEvent(containerId: string, port: number, streamId: string, key =
 }
 
 describe('OrchestratorClient.engines() / engine(id)', () => {
-  it('lists running engines with host, port, health, forwarded flag and parsed `…Z` times', async () => {
-    const sim = await startSim({ minReplicas: 2 });
+  it('lists running engines with host, port, health, forwarded flag (later builds) and parsed `…Z` times', async () => {
+    const sim = await startSim({ minReplicas: 2, quirks: { engines_forwarded: true } });
     const engines = await orchestrator(sim).engines();
     expect(engines).toHaveLength(2);
     const ids = sim.state().engines.map((e) => e.container_id);
@@ -45,6 +45,12 @@ describe('OrchestratorClient.engines() / engine(id)', () => {
     }
     // The VPN build marks exactly one engine as the forwarded one.
     expect(engines.filter((e) => e.forwarded)).toHaveLength(1);
+  });
+
+  it('the seed-era orchestrator has no forwarded field: every engine reads as not forwarded', async () => {
+    const sim = await startSim({ minReplicas: 2 });
+    const engines = await orchestrator(sim).engines();
+    expect(engines.map((e) => e.forwarded)).toEqual([false, false]);
   });
 
   it('engine(id): the engine for a known id; null for the 200 {"error":"not found"} of an unknown one (quirk 5)', async () => {

@@ -137,7 +137,7 @@ function registerStranger(sim: Simulator, id: string): Promise<Response> {
       container_id: engine.container_id,
       engine: { host: '127.0.0.1', port: engine.port },
       stream: { key_type: 'infohash', key: 'f'.repeat(40) },
-      session: { playback_session_id: 'x'.repeat(40), stat_url: '', command_url: '', is_live: 1 },
+      session: { playback_session_id: 'x'.repeat(40), stat_url: `http://127.0.0.1:${engine.port}/ace/stat/x/y`, command_url: `http://127.0.0.1:${engine.port}/ace/cmd/x/y`, is_live: 1 },
       labels: { stream_id: id },
     }),
   });

@@ -75,7 +75,7 @@ function connect(url: string, index: number): Promise<Player> {
 test('VPN outage with 130 players on 130 channels: after it, provisioning stays within its bound, a full orchestrator holds players instead of resetting them, and capacity goes in arrival order', async () => {
   const HOLD_MAX_MS = 60_000;
   stack = await startStack({
-    sim: { minReplicas: 4, maxReplicas: 10, maxActiveReplicas: 10, provisionDelayMs: 300, engineReadyDelayMs: 200 } as never,
+    sim: { minReplicas: 4, maxReplicas: 10, maxActiveReplicas: 10, provisionDelayMs: 300, engineReadyDelayMs: 200 },
     // VPN ETA is 60 s: HOLD_MAX must cover it for players to be held rather than refused.
     env: { ACERELAY_HOLD_MAX: '60s', ACERELAY_QUEUE_MAX: '100', ACERELAY_PROVISION_CONCURRENCY: '2', ACERELAY_LINGER: '500ms' },
   });
