@@ -28,7 +28,7 @@ import { KeepAlive } from './server/keep-alive.ts';
 import { SinkMonitor } from './server/sink-monitor.ts';
 import { buildServer } from './server/app.ts';
 import type { Readiness } from './server/routes/status.ts';
-import { sessionStateName } from './server/describe.ts';
+import { stateName } from './machines/state-name.ts';
 import { InspectionHub } from './core/inspection-hub.ts';
 import { journalOrMemoryHistory, type SessionHistory } from './core/session-history.ts';
 import { apiRoutes } from './server/routes/api.ts';
@@ -283,7 +283,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     sessionsByState: () => {
       const out: Record<string, number> = {};
       for (const s of theRelay.listSessions()) {
-        const name = sessionStateName(s.actor.getSnapshot().value);
+        const name = stateName(s.actor.getSnapshot().value);
         out[name] = (out[name] ?? 0) + 1;
       }
       return out;

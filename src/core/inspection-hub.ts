@@ -7,6 +7,7 @@
  */
 import type { InspectionEvent, StateValue } from 'xstate';
 import type { Clock } from '../clock.ts';
+import { stateName } from '../machines/state-name.ts';
 
 export type MachineKind = 'session' | 'player';
 
@@ -107,7 +108,7 @@ export class InspectionHub {
       session: known.session,
       type: isInit ? 'created' : 'event',
       event: isInit ? null : serializeEvent(ev.event as SerializedEvent),
-      state: leafName(snap.value),
+      state: stateName(snap.value),
       value: snap.value,
       status: snap.status ?? 'active',
       facts: facts(known.machine, snap.context ?? {}),
@@ -154,14 +155,6 @@ export class InspectionHub {
     this.finished.push({ actor, machine: known.machine, session: known.session, entries: known.recent });
     if (this.finished.length > FINISHED_KEPT) this.finished.splice(0, this.finished.length - FINISHED_KEPT);
   }
-}
-
-/** `running.streaming`, `held.waiting_vpn` → the names people and the API use. */
-export function leafName(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value)[0] ?? ['unknown', ''];
-  if (typeof child === 'string') return parent === 'held' ? child : `${parent}.${child}`;
-  return `${parent}.${leafName(child as StateValue)}`;
 }
 
 /** Events as JSON: errors become {name, code, message, …}; nothing that cannot be stored. */

@@ -11,7 +11,6 @@ export interface PlayerIO {
   unhold(): void;
   /** 200 (once) and the channel's bytes from its replay window on. */
   attach(channel: Channel): void;
-  detach(): void;
   /** The end of the player: an error answer before any byte, a reset, or a close. */
   finish(outcome: Outcome, error: ClientError | null): void;
 }

@@ -22,7 +22,8 @@ import {
   type SessionSnapshot,
   type StartOutput,
 } from '../machines/session.machine.ts';
-import { clientMachine, clientStateName, type ClientSnapshot } from '../machines/client.machine.ts';
+import { clientMachine, type ClientSnapshot } from '../machines/client.machine.ts';
+import { stateName } from '../machines/state-name.ts';
 import type { EngineBroker, BrokerEngine } from './engine-broker.ts';
 import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
 import type { StreamEventSink } from './stream-event-sink.ts';
@@ -72,7 +73,6 @@ export interface RelayOptions {
   /** One hook for every actor: its creation (with input) and its inspection events (journal, inspector). */
   observer?: ActorObserver;
   totals?: ByteTotals;
-  onSlowDrop?: () => void;
   /** A session lost its upstream with players attached and restarts it. */
   onFailover?: () => void;
   /** The number of held players went from 0 to 1 (the status feed polls sooner). */
@@ -218,12 +218,7 @@ export class Relay {
 
   private createSession(req: StreamRequest, firstPlayer: string): SessionRecord {
     const sessionId = this.ids.session();
-    const channel = new Channel({
-      id: sessionId,
-      bufferBytes: this.opts.bufferBytes,
-      totals: this.opts.totals,
-      onDrop: () => this.opts.onSlowDrop?.(),
-    });
+    const channel = new Channel({ id: sessionId, bufferBytes: this.opts.bufferBytes, totals: this.opts.totals });
     const log = this.log.child({ session: sessionId, key: req.key });
     const input = {
       sessionId,
@@ -318,8 +313,8 @@ export class Relay {
       actions: {
         activateSlot: ({ context }) => broker.activate(context.sessionId, context.streamId, context.infohash),
         releaseSlot: ({ context }) => broker.release(context.sessionId),
-        reportEngineFailure: (_, params) => {
-          if (params.engineId) broker.reportFailure(params.engineId);
+        reportEngineFailure: ({ context }) => {
+          if (context.engine) broker.reportFailure(context.engine.containerId);
         },
         announceStarted: ({ context }) => {
           const e = context.engine;
@@ -369,7 +364,6 @@ export class Relay {
         hold: () => io.hold(),
         unhold: () => io.unhold(),
         attachStream: () => io.attach(session.channel),
-        detachStream: () => io.detach(),
         finish: ({ context }) => io.finish(context.outcome ?? 'disconnected', context.error),
       },
     });
@@ -397,7 +391,7 @@ export class Relay {
 
   /** State names for /ace/status and the API. */
   describeClient(c: ClientRecord): { id: string; session: string; state: string } {
-    return { id: c.id, session: c.sessionId, state: clientStateName(c.actor.getSnapshot()) };
+    return { id: c.id, session: c.sessionId, state: stateName(c.actor.getSnapshot().value) };
   }
 }
 

@@ -145,8 +145,6 @@ export const clientMachine = setup({
     unhold: () => {},
     /** 200 if not sent yet, then the fan-out from the replay window. */
     attachStream: () => {},
-    /** Keep the socket, stop the fan-out. */
-    detachStream: () => {},
     /** The end: an error answer, a reset, or a close, depending on outcome and what was sent. */
     finish: () => {},
   },
@@ -263,11 +261,3 @@ export const clientMachine = setup({
 });
 
 export type ClientSnapshot = SnapshotFrom<typeof clientMachine>;
-
-/** The player state name the API and inspector show: the leaf (`waiting_vpn`, not `held`). */
-export function clientStateName(snapshot: ClientSnapshot): string {
-  const v = snapshot.value;
-  if (typeof v === 'string') return v;
-  const [parent, child] = Object.entries(v)[0] ?? ['unknown', ''];
-  return typeof child === 'string' && child !== 'routing' ? child : parent;
-}

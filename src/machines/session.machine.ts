@@ -34,10 +34,6 @@ export interface SessionInput {
   key: string;
   firstPlayer: string;
   lingerMs: number;
-  /** Start tries on one engine before trying another. */
-  startTriesPerEngine?: number;
-  /** Engines tried before giving up. */
-  enginesToTry?: number;
 }
 
 export interface SessionContext {
@@ -49,8 +45,6 @@ export interface SessionContext {
   infohash: string | null;
   players: string[];
   lingerMs: number;
-  startTriesPerEngine: number;
-  enginesToTry: number;
   wait: Wait | null;
   engine: BrokerEngine | null;
   exclude: string[];
@@ -136,6 +130,10 @@ export const START_PATIENCE_MS = 5_000;
 export const PROVISION_PATIENCE_MS = 2_000;
 /** Pause before retrying a start on the same engine. */
 export const START_RETRY_BACKOFF_MS = 1000;
+/** Start tries on one engine before trying another. */
+export const START_TRIES_PER_ENGINE = 2;
+/** Engines tried before giving up. */
+export const ENGINES_TO_TRY = 3;
 
 const notProvided = (what: string) => () => {
   throw new Error(`session actor "${what}" was not provided`);
@@ -153,6 +151,15 @@ export function provisionShouldWait(f: ActorFailure & { status?: number | null }
   if (f.code && ORCHESTRATOR_DOWN.has(f.code)) return true;
   return f.code === 'ORCH_HTTP' && (f.status ?? 0) >= 500;
 }
+
+/**
+ * Before an engine session exists nothing needs stopping: the last player leaving, or a
+ * shutdown, cancels the session where it is (its queue place and any reservation go with it).
+ */
+const CANCELLABLE = {
+  always: [{ guard: 'noPlayers', target: 'cancelled' }],
+  on: { SHUTDOWN: { target: 'cancelled' } },
+} as const;
 
 export const sessionMachine = setup({
   types: {
@@ -174,10 +181,18 @@ export const sessionMachine = setup({
     /** Tells the broker the reservation is now an active session (after stream_started is queued). */
     activateSlot: () => {},
     releaseSlot: () => {},
-    reportEngineFailure: (_, _params: { engineId: string | null }) => {},
+    /** Tells the broker the current engine failed us (it is ranked last for a while). */
+    reportEngineFailure: () => {},
     announceStarted: () => {},
     announceEnded: (_, _params: { reason: EndReason }) => {},
     rememberContentFailure: () => {},
+    /** Leaves the current engine for another: it is excluded from this session's next requests. */
+    excludeEngine: assign(({ context }, params: { problem?: string }) => ({
+      exclude: context.engine ? [...context.exclude, context.engine.containerId] : context.exclude,
+      enginesTried: context.enginesTried + 1,
+      engine: null,
+      ...(params.problem === undefined ? {} : { lastProblem: params.problem }),
+    })),
   },
   guards: {
     noPlayers: ({ context }) => context.players.length === 0,
@@ -187,8 +202,8 @@ export const sessionMachine = setup({
     provisionShouldWait: ({ event }) => provisionShouldWait(failureOf((event as { error?: unknown }).error)),
     readyTriesLeft: ({ context }) => context.readyAttempts < ENGINE_READY_BACKOFF_MS.length,
     contentFailed: ({ event }) => failureOf((event as { error?: unknown }).error).code === 'ENGINE_CONTENT_FAILED',
-    sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < context.startTriesPerEngine,
-    enginesLeft: ({ context }) => context.enginesTried + 1 < context.enginesToTry,
+    sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < START_TRIES_PER_ENGINE,
+    enginesLeft: ({ context }) => context.enginesTried + 1 < ENGINES_TO_TRY,
     retrySameEngine: ({ context }) => context.failuresSinceSync < 2 && context.engine !== null,
   },
   delays: {
@@ -209,8 +224,6 @@ export const sessionMachine = setup({
     infohash: input.source.kind === 'infohash' ? input.source.value : null,
     players: [input.firstPlayer],
     lingerMs: input.lingerMs,
-    startTriesPerEngine: input.startTriesPerEngine ?? 2,
-    enginesToTry: input.enginesToTry ?? 3,
     wait: null,
     engine: null,
     exclude: [],
@@ -252,9 +265,9 @@ export const sessionMachine = setup({
         choosing: {},
         waiting: {},
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      always: CANCELLABLE.always,
       on: {
-        SHUTDOWN: { target: 'cancelled' },
+        ...CANCELLABLE.on,
         BROKER_WAIT: { target: '.waiting', actions: assign({ wait: ({ event }) => event.wait }) },
         BROKER_ENGINE: {
           target: 'starting',
@@ -290,8 +303,7 @@ export const sessionMachine = setup({
       },
       after: { provisionPatience: { actions: assign({ slowStart: true }) } },
       // The call itself finishes in the background; its engine joins the pool unreserved.
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     engine_check: {
       invoke: {
@@ -304,34 +316,21 @@ export const sessionMachine = setup({
             // Counted like any engine tried: a run of new engines that never answer ends.
             guard: 'enginesLeft',
             target: 'acquiring',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({
-                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
-                enginesTried: ({ context }) => context.enginesTried + 1,
-                lastProblem: 'engine never answered after provisioning',
-                engine: null,
-              }),
-            ],
+            actions: ['reportEngineFailure', { type: 'excludeEngine', params: { problem: 'engine never answered after provisioning' } }],
           },
           {
             target: 'failed',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({ failure: { code: 'engine_failed' as const, message: 'no provisioned engine ever answered' } }),
-            ],
+            actions: ['reportEngineFailure', assign({ failure: { code: 'engine_failed' as const, message: 'no provisioned engine ever answered' } })],
           },
         ],
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     engine_backoff: {
       after: {
         engineReadyBackoff: { target: 'engine_check', actions: assign({ readyAttempts: ({ context }) => context.readyAttempts + 1 }) },
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     starting: {
       invoke: {
@@ -387,15 +386,7 @@ export const sessionMachine = setup({
           {
             guard: 'enginesLeft',
             target: 'acquiring',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({
-                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
-                enginesTried: ({ context }) => context.enginesTried + 1,
-                lastProblem: ({ event }) => failureOf(event.error).message ?? 'start failed',
-                engine: null,
-              }),
-            ],
+            actions: ['reportEngineFailure', { type: 'excludeEngine', params: ({ event }) => ({ problem: failureOf(event.error).message ?? 'start failed' }) }],
           },
           {
             target: 'failed',
@@ -410,8 +401,7 @@ export const sessionMachine = setup({
     },
     start_backoff: {
       after: { startRetryBackoff: { target: 'starting' } },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     running: {
       invoke: {
@@ -488,14 +478,7 @@ export const sessionMachine = setup({
         {
           guard: 'enginesLeft',
           target: 'acquiring',
-          actions: [
-            { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-            assign({
-              exclude: ({ context }) => (context.engine ? [...context.exclude, context.engine.containerId] : context.exclude),
-              enginesTried: ({ context }) => context.enginesTried + 1,
-              engine: null,
-            }),
-          ],
+          actions: ['reportEngineFailure', { type: 'excludeEngine', params: {} }],
         },
         {
           target: 'failed',

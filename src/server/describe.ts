@@ -1,12 +1,7 @@
 /** JSON views of live sessions and players (status route, API, inspector). */
 import type { Relay, SessionRecord } from '../core/relay.ts';
 import { sessionPhase } from '../machines/session.machine.ts';
-
-export function sessionStateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value as Record<string, unknown>)[0] ?? ['unknown', ''];
-  return typeof child === 'string' ? `${parent}.${child}` : parent;
-}
+import { stateName } from '../machines/state-name.ts';
 
 export function describeSession(relay: Relay, s: SessionRecord) {
   const snap = s.actor.getSnapshot();
@@ -14,7 +9,7 @@ export function describeSession(relay: Relay, s: SessionRecord) {
   return {
     id: s.id,
     key: s.key,
-    state: sessionStateName(snap.value),
+    state: stateName(snap.value),
     phase: sessionPhase(snap).kind,
     content: c.source,
     infohash: c.infohash,

@@ -102,7 +102,8 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     this.deps.keepAlive.watch(this, now);
   }
 
-  detach(): void {
+  /** Off the fan-out, the stall watch and the monitor (at the end: the socket itself is finished next). */
+  private detach(): void {
     this.channel?.detach(this);
     this.deps.monitor.delete(this);
     this.deps.keepAlive.unwatch(this);

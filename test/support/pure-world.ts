@@ -181,7 +181,6 @@ export class PureWorld {
       hold: () => rec.events.push('hold'),
       unhold: () => rec.events.push('unhold'),
       attach: () => rec.events.push('attach'),
-      detach: () => rec.events.push('detach'),
       finish: (outcome, error) => {
         rec.events.push(`finish:${outcome}`);
         rec.outcome = outcome;
