@@ -16,7 +16,7 @@ import { StopJanitor } from './core/stop-janitor.ts';
 import { Outbox } from './core/event-outbox.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
-import { OrchestratorAuthError } from './adapters/orchestrator/errors.ts';
+import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
 import { EventJournal } from './core/event-journal.ts';
 import { Journal } from './adapters/journal/journal.ts';
 import { JournalKeeper } from './adapters/journal/journal-keeper.ts';
@@ -145,7 +145,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
                 const code = (err as { reason?: string }).reason;
                 metrics.provisions.inc({ result: 'failed' });
                 if (code) metrics.provisioningBlocked.inc({ code });
-                if (err instanceof OrchestratorAuthError) auth?.refused(err);
+                if (isAuthRefusal(err)) auth?.refused(err as OrchestratorError);
                 throw err;
               }
             },

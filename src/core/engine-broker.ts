@@ -15,8 +15,7 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { FeedState } from '../adapters/status-feed.ts';
 import type { EngineHealth, EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
-import { ProvisionError } from '../adapters/orchestrator/errors.ts';
-import { provisionShouldWait, type ActorFailure } from '../machines/session.machine.ts';
+import { blockAfterProvisioning } from '../adapters/orchestrator/errors.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
 import type { Wait } from './wait-reason.ts';
@@ -225,13 +224,7 @@ export class EngineBroker {
       this.opts.onEnginesChanged?.();
       return engine;
     } catch (err) {
-      const block =
-        err instanceof ProvisionError && (err.shouldWait || err.verdict === 'blocked')
-          ? { code: err.reason, message: err.message, etaSeconds: err.etaSeconds, canRetry: err.canRetry, shouldWait: true }
-          : provisionShouldWait(err as ActorFailure)
-            ? // No answer at all: a block with no ETA, probed again after the probe interval.
-              { code: 'orchestrator_unreachable', message: (err as Error).message, etaSeconds: null, canRetry: false, shouldWait: true }
-            : null;
+      const block = blockAfterProvisioning(err);
       this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe, running: this.feed.status?.engines.running ?? 0 });
       throw err;
     } finally {

@@ -34,6 +34,7 @@ import { ContentFailures } from './content-failures.ts';
 import { randomIds, type IdSource } from './ids.ts';
 import { sessionKey, type StreamRequest } from './stream-request.ts';
 import { planted } from '../chaos/planted-faults.ts';
+import { sessionGuards } from './session-guards.ts';
 
 export interface EnginePort {
   start(engineBase: string, req: StartRequest, signal?: AbortSignal): Promise<EngineSession>;
@@ -274,6 +275,7 @@ export class Relay {
     const { broker, engine, upstream, events, clock } = this.opts;
     const ids = this.ids;
     return sessionMachine.provide({
+      guards: sessionGuards,
       actors: {
         acquire: fromCallback(({ input, sendBack }) =>
           broker.request({

@@ -9,11 +9,13 @@ import { ManualClock } from '../clock.ts';
 import { sessionMachine } from '../machines/session.machine.ts';
 import { clientMachine } from '../machines/client.machine.ts';
 import type { JournalEntry } from './inspection-hub.ts';
+import { sessionGuards } from './session-guards.ts';
 
 const never = fromPromise<never, unknown>(() => new Promise<never>(() => {}));
 const idle = fromCallback(() => () => {});
 
 const replayableSession = sessionMachine.provide({
+  guards: sessionGuards,
   actors: { acquire: idle, provision: never, probeEngine: never, startEngine: never, readUpstream: idle, stopEngine: never } as never,
 });
 

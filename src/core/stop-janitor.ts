@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
+import { isTransient } from '../adapters/engine/errors.ts';
 
 /** What a cleanup does: plain data, so it can wait in the journal across a crash. */
 export type Cleanup =
@@ -86,7 +87,7 @@ export class StopJanitor {
         return result;
       },
       (err: unknown) => {
-        if (transient(err)) this.retryLater(key, task, since, err as Error);
+        if (isTransient(err)) this.retryLater(key, task, since, err as Error);
         else this.settle(key);
         throw err;
       },
@@ -160,7 +161,7 @@ export class StopJanitor {
     const timer = this.clock.setTimeout(() => {
       this.attempt(task).then(
         () => this.settle(key),
-        (e: Error) => (transient(e) ? this.retryLater(key, task, since, e) : this.settle(key)),
+        (e: Error) => (isTransient(e) ? this.retryLater(key, task, since, e) : this.settle(key)),
       );
     }, RETRY_MS[Math.min(tries - 1, RETRY_MS.length - 1)]!);
     this.pending.set(key, { since, tries, timer, origin: originOf(task) });
@@ -187,10 +188,4 @@ function asCleanup(v: unknown): Cleanup | null {
     return { kind: 'replace_and_stop', engineBase: t.engineBase, request: t.request as StartRequest };
   }
   return null;
-}
-
-const TRANSIENT = new Set(['ENGINE_UNREACHABLE', 'ENGINE_TIMEOUT', 'ENGINE_HTTP']);
-
-function transient(err: unknown): boolean {
-  return TRANSIENT.has((err as { code?: string } | null)?.code ?? '');
 }

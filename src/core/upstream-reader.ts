@@ -6,7 +6,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { EngineClient } from '../adapters/engine/client.ts';
-import { EngineSessionGoneError } from '../adapters/engine/errors.ts';
+import { bodyFailureOf, isSessionGone, upstreamFailureOf, type UpstreamFailureCode } from '../adapters/engine/errors.ts';
 import { discard } from '../adapters/http-errors.ts';
 import type { UpstreamPort } from './relay.ts';
 import type { UpstreamValve } from '../fanout/channel.ts';
@@ -43,7 +43,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       }, ms);
     };
 
-    const fail = (code: string, message: string) => {
+    const fail = (code: UpstreamFailureCode, message: string) => {
       if (over) return;
       over = true;
       stop();
@@ -94,7 +94,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
           if (!over) arm('stat', pollStat, statEvery);
         },
         (err: unknown) => {
-          if (err instanceof EngineSessionGoneError) return fail('ENGINE_SESSION_GONE', err.message);
+          if (isSessionGone(err)) return fail('ENGINE_SESSION_GONE', (err as Error).message);
           // A stat that does not answer says nothing the body does not say better.
           if (!over) arm('stat', pollStat, statEvery);
         },
@@ -120,15 +120,13 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
           if (!synced && channel.flowing) onSynced();
         });
         playback.body.on('end', () => fail('ENGINE_EOF', 'the engine ended the stream'));
-        playback.body.on('error', (err: Error & { code?: string }) =>
-          fail(err.code === 'UND_ERR_BODY_TIMEOUT' ? 'ENGINE_STALLED' : 'ENGINE_BODY_ERROR', err.message),
-        );
+        playback.body.on('error', (err: Error) => fail(bodyFailureOf(err), err.message));
         playback.body.on('close', () => fail('ENGINE_EOF', 'the engine closed the stream'));
         watchSilence();
         arm('stat', pollStat, statEvery);
       },
-      (err: Error & { code?: string }) => {
-        if (!over) fail(err.code ?? 'ENGINE_PLAYBACK_FAILED', err.message);
+      (err: Error) => {
+        if (!over) fail(upstreamFailureOf(err), err.message);
       },
     );
 

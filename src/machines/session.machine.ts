@@ -111,11 +111,9 @@ export interface StopInput {
   engineSession: EngineSession | null;
 }
 
-/** An error from an injected actor, as far as the machine needs to know it. */
-export interface ActorFailure {
-  code?: string;
+/** An error from an injected actor, as far as the machine reads it (its decisions are provided guards). */
+interface ActorFailure {
   message?: string;
-  shouldWait?: boolean;
 }
 
 /** Backoff before each engine-readiness retry after provisioning: 1, 2, 4, 8 s. */
@@ -143,14 +141,10 @@ function failureOf(error: unknown): ActorFailure {
   return (error ?? {}) as ActorFailure;
 }
 
-/** Codes of an orchestrator that did not answer (well): wait for it, like for a should-wait refusal. */
-const ORCHESTRATOR_DOWN = new Set(['ORCH_UNREACHABLE', 'ORCH_TIMEOUT', 'ORCH_BAD_RESPONSE']);
-
-export function provisionShouldWait(f: ActorFailure & { status?: number | null }): boolean {
-  if (f.shouldWait === true) return true;
-  if (f.code && ORCHESTRATOR_DOWN.has(f.code)) return true;
-  return f.code === 'ORCH_HTTP' && (f.status ?? 0) >= 500;
-}
+/** A decision about an actor's error that only the adapter raising it can take: provided with the actors. */
+const decidedByAdapter = (what: string) => (): boolean => {
+  throw new Error(`session guard "${what}" was not provided`);
+};
 
 /**
  * Before an engine session exists nothing needs stopping: the last player leaving, or a
@@ -199,9 +193,13 @@ export const sessionMachine = setup({
     hasPlayers: ({ context }) => context.players.length > 0,
     shuttingDown: ({ context }) => context.shuttingDown,
     synced: ({ context }) => context.synced,
-    provisionShouldWait: ({ event }) => provisionShouldWait(failureOf((event as { error?: unknown }).error)),
+    /** The provisioning call's failure means "wait" (the orchestrator is blocked or did not answer). */
+    provisionShouldWait: decidedByAdapter('provisionShouldWait'),
+    /** The orchestrator refused our API key. */
+    provisionAuthRefused: decidedByAdapter('provisionAuthRefused'),
+    /** The engine cannot load this content. */
+    contentFailed: decidedByAdapter('contentFailed'),
     readyTriesLeft: ({ context }) => context.readyAttempts < ENGINE_READY_BACKOFF_MS.length,
-    contentFailed: ({ event }) => failureOf((event as { error?: unknown }).error).code === 'ENGINE_CONTENT_FAILED',
     sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < START_TRIES_PER_ENGINE,
     enginesLeft: ({ context }) => context.enginesTried + 1 < ENGINES_TO_TRY,
     retrySameEngine: ({ context }) => context.failuresSinceSync < 2 && context.engine !== null,
@@ -291,13 +289,13 @@ export const sessionMachine = setup({
             actions: assign({ lastProblem: ({ event }) => failureOf(event.error).message ?? 'provisioning refused' }),
           },
           {
+            guard: 'provisionAuthRefused',
             target: 'failed',
-            actions: assign({
-              failure: ({ event }) => ({
-                code: failureOf(event.error).code === 'ORCH_AUTH' ? ('orchestrator_auth' as const) : ('provisioning_failed' as const),
-                message: failureOf(event.error).message ?? 'provisioning failed',
-              }),
-            }),
+            actions: assign({ failure: ({ event }) => ({ code: 'orchestrator_auth' as const, message: failureOf(event.error).message ?? 'provisioning failed' }) }),
+          },
+          {
+            target: 'failed',
+            actions: assign({ failure: ({ event }) => ({ code: 'provisioning_failed' as const, message: failureOf(event.error).message ?? 'provisioning failed' }) }),
           },
         ],
       },

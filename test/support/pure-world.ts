@@ -12,7 +12,7 @@ import { countingIds } from '../../src/core/ids.ts';
 import type { FeedState } from '../../src/adapters/status-feed.ts';
 import type { EngineInfo, OrchestratorStatus, ProvisionResult, StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
 import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
-import { EngineContentError, EngineUnreachableError } from '../../src/adapters/engine/errors.ts';
+import { EngineContentError, EngineUnreachableError, type UpstreamFailureCode } from '../../src/adapters/engine/errors.ts';
 import type { EngineSession } from '../../src/adapters/engine/start.ts';
 import type { PlayerIO } from '../../src/core/player-io.ts';
 import type { ClientError, Outcome } from '../../src/machines/client.machine.ts';
@@ -202,7 +202,7 @@ export class PureWorld {
   }
 
   /** Fails the newest live upstream of a session. */
-  failUpstream(sessionId: string, code = 'ENGINE_EOF'): void {
+  failUpstream(sessionId: string, code: UpstreamFailureCode = 'ENGINE_EOF'): void {
     const u = [...this.upstreams].reverse().find((x) => x.sessionId === sessionId && x.alive);
     if (!u) throw new Error(`no live upstream for ${sessionId}`);
     u.report({ type: 'UPSTREAM_FAILED', code, message: 'test' });
