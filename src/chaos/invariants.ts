@@ -5,7 +5,7 @@
  * it checked and what it found wrong.
  */
 import type { SimState, StatusLogEntry } from '../sim/index.ts';
-import type { JournalEntry } from '../core/inspection-hub.ts';
+import type { JournalEntry } from '../domain/journal.ts';
 import type { PlayerRecord } from './player.ts';
 import type { FaultMark } from './world.ts';
 

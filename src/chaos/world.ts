@@ -13,7 +13,7 @@ import { startSimulator, type SimOptions, type Simulator } from '../sim/index.ts
 import { loadConfig, type Config } from '../config.ts';
 import { createAcerelay, type Acerelay } from '../runtime.ts';
 import { silentLogger } from '../log.ts';
-import type { JournalEntry } from '../core/inspection-hub.ts';
+import type { JournalEntry } from '../domain/journal.ts';
 import { ChaosPlayer, type PlayerRecord } from './player.ts';
 
 /** acerelay's configuration for chaos runs: the defaults scaled down to seconds. */

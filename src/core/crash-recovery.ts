@@ -5,17 +5,16 @@
  * orchestrator still lists the id as started (asked again for a while when the start was
  * never confirmed: it may have been on the wire). Starts that never went out are not sent now.
  */
-import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
+import type { JournalEntry, JournalStore, OutboxItem } from '../domain/journal.ts';
 import type { EventJournal } from './event-journal.ts';
 import type { Outbox } from './event-outbox.ts';
-import type { JournalEntry } from './inspection-hub.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { replaySession } from './replay.ts';
 import type { Cleanup } from './stop-janitor.ts';
 
 export interface RecoveryDeps {
-  journal: Journal;
+  journal: Pick<JournalStore, 'pendingOutbox' | 'settle' | 'startConfirmed' | 'unfinishedActors' | 'entriesOfActor'>;
   /** Numbers recovery entries in the hub's sequence. */
   nextSeq: () => number;
   events: EventJournal;
@@ -142,9 +141,9 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
 function cleanupFor(snap: ReturnType<typeof replaySession>): Cleanup | null {
   const ctx = snap?.context;
   if (!snap || !ctx) return null;
-  const commandUrl = ctx.engineSession?.commandUrl;
+  const commandUrl = ctx.playback?.commandUrl;
   if (commandUrl) return { kind: 'stop', commandUrl };
-  if (!ctx.engineSession && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
+  if (!ctx.playback && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
     const { source, pid, params } = ctx;
     return { kind: 'replace_and_stop', engineBase: ctx.engine.base, request: { source, pid, params } };
   }

@@ -14,28 +14,15 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { FeedState } from '../adapters/status-feed.ts';
-import type { EngineHealth, EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
+import type { EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
+import type { EngineRef } from '../domain/stream.ts';
+import type { Wait } from '../domain/session.ts';
 import { blockAfterProvisioning } from '../adapters/orchestrator/errors.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
-import type { Wait } from './wait-reason.ts';
 import { planted } from '../chaos/planted-faults.ts';
 
-export type EngineOrigin = 'orchestrator' | 'provisioned' | 'fallback' | 'single';
-
-export interface BrokerEngine {
-  containerId: string;
-  base: string;
-  host: string;
-  port: number;
-  health: EngineHealth;
-  forwarded: boolean;
-  origin: EngineOrigin;
-  /** Whether the orchestrator manages it (only then do stream events go out). */
-  managed: boolean;
-}
-
-export type Grant = { kind: 'engine'; engine: BrokerEngine } | { kind: 'provision'; probe: boolean };
+export type Grant = { kind: 'engine'; engine: EngineRef } | { kind: 'provision'; probe: boolean };
 export type BrokerUpdate = { type: 'wait'; wait: Wait } | { type: 'granted'; grant: Grant };
 
 export interface AcquireRequest {
@@ -98,7 +85,7 @@ export class EngineBroker {
   private queue: Pending[] = [];
   private readonly slots = new Map<string, Slot>();
   private readonly tickets = new Map<string, Ticket>();
-  private readonly provisioned = new Map<string, BrokerEngine & { at: number }>();
+  private readonly provisioned = new Map<string, EngineRef & { at: number }>();
   private readonly suspects = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
   /**
@@ -193,7 +180,7 @@ export class EngineBroker {
   }
 
   /** Make the one provisioning call this session was granted. */
-  async provision(sessionId: string): Promise<BrokerEngine> {
+  async provision(sessionId: string): Promise<EngineRef> {
     const ticket = this.tickets.get(sessionId);
     const port = this.opts.orchestrator;
     if (!ticket || ticket.inUse || !port) throw new Error(`session ${sessionId} holds no provisioning right`);
@@ -205,7 +192,7 @@ export class EngineBroker {
       // else) while we still ask where it answers.
       if (!ticket.cancelled) this.takeSlot(sessionId, result.containerId, null);
       const where = await port.locate(result);
-      const engine: BrokerEngine = {
+      const engine: EngineRef = {
         containerId: result.containerId,
         base: `http://${formatHost(where.host)}:${where.port}`,
         host: where.host,
@@ -345,7 +332,7 @@ export class EngineBroker {
     return { wait: { reason, etaSeconds: verdict.etaSeconds }, probeAt: verdict.probeAt };
   }
 
-  private pick(view: BrokerEngine[], infohash: string | null, exclude: Set<string>, max: number): BrokerEngine | null {
+  private pick(view: EngineRef[], infohash: string | null, exclude: Set<string>, max: number): EngineRef | null {
     const now = this.opts.clock.now();
     const callsSince = this.oldestCallOut();
     const candidates: EngineCandidate[] = view
@@ -363,18 +350,18 @@ export class EngineBroker {
   }
 
   /** The engines we may use now. */
-  private view(): BrokerEngine[] {
+  private view(): EngineRef[] {
     const feed = this.feed;
     if (feed.kind === 'disabled') return this.opts.singleEngineUrl ? [staticEngine(this.opts.singleEngineUrl, 'single')] : [];
     if (feed.kind === 'unknown' || !feed.engines) {
       return this.opts.fallbackEngineUrl ? [staticEngine(this.opts.fallbackEngineUrl, 'fallback')] : [];
     }
-    const engines: BrokerEngine[] = feed.engines.map(fromInfo);
+    const engines: EngineRef[] = feed.engines.map(fromInfo);
     for (const e of this.provisioned.values()) engines.push(e);
     return engines;
   }
 
-  private load(engine: BrokerEngine): number {
+  private load(engine: EngineRef): number {
     let n = this.opts.pendingStops?.(originOf(engine.base)) ?? 0;
     for (const slot of this.slots.values()) if (slot.engineId === engine.containerId) n++;
     const listed = this.feed.engines?.find((e) => e.containerId === engine.containerId)?.streams ?? [];
@@ -467,7 +454,7 @@ function formatHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-function fromInfo(e: EngineInfo): BrokerEngine {
+function fromInfo(e: EngineInfo): EngineRef {
   return {
     containerId: e.containerId,
     base: `http://${formatHost(e.host)}:${e.port}`,
@@ -480,7 +467,7 @@ function fromInfo(e: EngineInfo): BrokerEngine {
   };
 }
 
-function staticEngine(url: string, origin: 'single' | 'fallback'): BrokerEngine {
+function staticEngine(url: string, origin: 'single' | 'fallback'): EngineRef {
   const u = new URL(url);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   return {

@@ -7,8 +7,8 @@
  * the disk — and their rows follow, with the outcomes known by then, when a write succeeds.
  * A crash before that loses them from the journal (an end the next run would have resumed).
  */
-import type { InspectionHub, JournalEntry } from './inspection-hub.ts';
-import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
+import type { InspectionHub } from './inspection-hub.ts';
+import type { EntryStore, JournalEntry, OutboxItem } from '../domain/journal.ts';
 import type { Outbox } from './event-outbox.ts';
 import type { StreamEventSink } from './stream-event-sink.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
@@ -19,7 +19,7 @@ export class EventJournal implements StreamEventSink {
 
   constructor(
     hub: InspectionHub,
-    private readonly journal: Journal | null,
+    private readonly journal: Pick<EntryStore, 'append' | 'flush'> | null,
     private readonly outbox: Outbox | null,
   ) {
     this.unsubscribe = hub.subscribe((entry) => this.record(entry));

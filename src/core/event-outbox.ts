@@ -20,7 +20,7 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
 import { isAuthRefusal, isTransient, type OrchestratorError } from '../adapters/orchestrator/errors.ts';
-import type { OutboxItem, OutboxType } from '../adapters/journal/journal.ts';
+import type { OutboxItem, OutboxStore, OutboxType } from '../domain/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { planted } from '../chaos/planted-faults.ts';
@@ -32,10 +32,8 @@ export interface EventPort {
   startedStreams(): Promise<Map<string, string>>;
 }
 
-export interface OutboxPersistence {
-  settle(streamId: string, type: OutboxType, state: 'delivered' | 'dropped', error?: string | null): void;
-  noteAttempt(streamId: string, type: OutboxType, error: string): void;
-}
+/** Where delivery outcomes are written (the journal). */
+export type OutboxPersistence = Pick<OutboxStore, 'settle' | 'noteAttempt'>;
 
 export type DeliveryResult = 'ok' | 'retry' | 'dropped' | 'unlisted';
 

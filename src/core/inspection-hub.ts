@@ -5,36 +5,10 @@
  * inspector's SSE, the recent-history ring. Machines are deterministic given their input and
  * events, so these entries are enough to rebuild any session's state by replaying them.
  */
-import type { InspectionEvent, StateValue } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import type { Clock } from '../clock.ts';
 import { stateName } from '../machines/state-name.ts';
-
-export type MachineKind = 'session' | 'player';
-
-export interface JournalEntry {
-  seq: number;
-  t: number;
-  actor: string;
-  machine: MachineKind;
-  /** The engine session this actor belongs to (itself, for a session). */
-  session: string;
-  type: 'created' | 'event';
-  /** The processed event (null for `created`). */
-  event: SerializedEvent | null;
-  /** The actor's input (only on `created`). */
-  input?: unknown;
-  /** Leaf state name (`waiting_vpn`, `running.streaming`). */
-  state: string;
-  value: StateValue;
-  status: 'active' | 'done' | 'error' | 'stopped';
-  /** A few context facts for people (the inspector's table). */
-  facts: Record<string, unknown>;
-}
-
-export interface SerializedEvent {
-  type: string;
-  [key: string]: unknown;
-}
+import type { JournalEntry, MachineKind, SerializedEvent, StateValue } from '../domain/journal.ts';
 
 export type HubListener = (entry: JournalEntry) => void;
 

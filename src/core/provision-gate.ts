@@ -12,7 +12,7 @@
  * The number of calls therefore never grows with the number of waiting players.
  */
 import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
-import type { WaitReason } from './wait-reason.ts';
+import type { WaitReason } from '../domain/session.ts';
 import { planted } from '../chaos/planted-faults.ts';
 
 export const BREAKER_ETA_FLOOR_S = 5;

@@ -12,20 +12,13 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { AcerelayError } from '../errors.ts';
-import {
-  brokerEvent,
-  phaseEquals,
-  sessionMachine,
-  sessionPhase,
-  type SessionEvent,
-  type SessionPhase,
-  type SessionSnapshot,
-  type StartOutput,
-} from '../machines/session.machine.ts';
+import { phaseEquals, sessionMachine, sessionPhase, type SessionEvent, type SessionSnapshot, type StartOutput } from '../machines/session.machine.ts';
+import type { SessionPhase } from '../domain/session.ts';
+import type { StartedPlayback } from '../domain/stream.ts';
 import { clientMachine, type ClientSnapshot } from '../machines/client.machine.ts';
 import { stateName } from '../machines/state-name.ts';
-import type { EngineBroker, BrokerEngine } from './engine-broker.ts';
-import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
+import type { BrokerUpdate, EngineBroker } from './engine-broker.ts';
+import type { StartRequest } from '../adapters/engine/start.ts';
 import type { StreamEventSink } from './stream-event-sink.ts';
 import type { PlayerIO } from './player-io.ts';
 import { Channel, type ByteTotals } from '../fanout/channel.ts';
@@ -37,7 +30,7 @@ import { planted } from '../chaos/planted-faults.ts';
 import { sessionGuards } from './session-guards.ts';
 
 export interface EnginePort {
-  start(engineBase: string, req: StartRequest, signal?: AbortSignal): Promise<EngineSession>;
+  start(engineBase: string, req: StartRequest, signal?: AbortSignal): Promise<StartedPlayback>;
   version(engineBase: string, signal?: AbortSignal): Promise<unknown>;
   stop(commandUrl: string, signal?: AbortSignal): Promise<boolean>;
 }
@@ -45,7 +38,7 @@ export interface EnginePort {
 export interface UpstreamArgs {
   sessionId: string;
   channel: Channel;
-  engineSession: EngineSession;
+  playback: StartedPlayback;
   splice: boolean;
 }
 
@@ -295,14 +288,14 @@ export class Relay {
           // hears of it: after a crash, recovery can find and stop a session it never saw start.
           await Promise.resolve();
           this.opts.durable?.();
-          const engineSession = await engine.start(input.engine.base, { source: input.source, pid: input.pid, params: input.params }, signal);
-          return { engineSession, streamId: ids.stream() };
+          const playback = await engine.start(input.engine.base, { source: input.source, pid: input.pid, params: input.params }, signal);
+          return { engineSession: playback, streamId: ids.stream() };
         }),
         readUpstream: fromCallback(({ input, sendBack }) =>
-          upstream({ sessionId: input.sessionId, channel, engineSession: input.engineSession, splice: input.splice }, sendBack),
+          upstream({ sessionId: input.sessionId, channel, playback: input.playback, splice: input.splice }, sendBack),
         ),
         stopEngine: fromPromise(async ({ input }) => {
-          const url = input.engineSession?.commandUrl;
+          const url = input.playback?.commandUrl;
           if (!url) return;
           try {
             await engine.stop(url);
@@ -320,7 +313,7 @@ export class Relay {
         },
         announceStarted: ({ context }) => {
           const e = context.engine;
-          const es = context.engineSession;
+          const es = context.playback;
           log.info({ engine: e?.containerId, infohash: context.infohash, stream: context.streamId }, 'engine session started');
           if (!e?.managed || !es || !context.streamId) return;
           events.started(
@@ -425,4 +418,12 @@ function contentKey(req: StreamRequest): string {
   return `${req.source.kind}:${req.source.value}`;
 }
 
-export type { BrokerEngine, PlayerSink };
+/** Broker answers as session events (the `acquire` actor's); `pid` goes with an engine. */
+function brokerEvent(update: BrokerUpdate, pid: () => string): SessionEvent {
+  if (update.type === 'wait') return { type: 'BROKER_WAIT', wait: update.wait };
+  return update.grant.kind === 'engine'
+    ? { type: 'BROKER_ENGINE', engine: update.grant.engine, pid: pid() }
+    : { type: 'BROKER_PROVISION', probe: update.grant.probe };
+}
+
+export type { PlayerSink };

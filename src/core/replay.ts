@@ -8,7 +8,7 @@ import { createActor, fromCallback, fromPromise, type AnyStateMachine, type Snap
 import { ManualClock } from '../clock.ts';
 import { sessionMachine } from '../machines/session.machine.ts';
 import { clientMachine } from '../machines/client.machine.ts';
-import type { JournalEntry } from './inspection-hub.ts';
+import type { JournalEntry } from '../domain/journal.ts';
 import { sessionGuards } from './session-guards.ts';
 
 const never = fromPromise<never, unknown>(() => new Promise<never>(() => {}));

@@ -10,7 +10,9 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
+import type { StartRequest } from '../adapters/engine/start.ts';
+import type { StartedPlayback } from '../domain/stream.ts';
+import type { CleanupStore } from '../domain/journal.ts';
 import { isTransient } from '../adapters/engine/errors.ts';
 
 /** What a cleanup does: plain data, so it can wait in the journal across a crash. */
@@ -23,19 +25,13 @@ export type Cleanup =
   | { kind: 'replace_and_stop'; engineBase: string; request: StartRequest };
 
 export interface CleanupEngine {
-  start(engineBase: string, req: StartRequest): Promise<EngineSession>;
+  start(engineBase: string, req: StartRequest): Promise<StartedPlayback>;
   stop(commandUrl: string): Promise<boolean>;
-}
-
-/** Where outstanding cleanups are kept (the journal); absent, they live in memory only. */
-export interface CleanupStore {
-  saveCleanup(key: string, task: Cleanup, since: number): void;
-  dropCleanup(key: string): void;
-  pendingCleanups(): Array<{ key: string; task: unknown; since: number }>;
 }
 
 export interface JanitorOptions {
   log?: Logger;
+  /** Where outstanding cleanups are kept (the journal); absent, they live in memory only. */
   store?: CleanupStore | null;
   /** A retried cleanup landed (or was given up): its engine has room again. */
   onSettled?: () => void;

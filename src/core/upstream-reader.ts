@@ -26,7 +26,7 @@ export interface UpstreamReaderOptions {
 
 export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort {
   const statEvery = opts.statIntervalMs ?? 15_000;
-  return ({ channel, engineSession }, report) => {
+  return ({ channel, playback: started }, report) => {
     const abort = new AbortController();
     let over = false;
     let synced = false;
@@ -88,8 +88,8 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
     };
 
     const pollStat = () => {
-      if (over || !engineSession.statUrl) return;
-      opts.engine.stat(engineSession.statUrl, abort.signal).then(
+      if (over || !started.statUrl) return;
+      opts.engine.stat(started.statUrl, abort.signal).then(
         () => {
           if (!over) arm('stat', pollStat, statEvery);
         },
@@ -101,7 +101,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       );
     };
 
-    opts.engine.playback(engineSession.playbackUrl, abort.signal).then(
+    opts.engine.playback(started.playbackUrl, abort.signal).then(
       (playback) => {
         if (over) {
           discard(playback.body);

@@ -11,8 +11,7 @@
  * player is never refused afterwards, only admitted or aborted (socket reset) at HOLD_MAX.
  */
 import { and, assign, fromCallback, setup, type SnapshotFrom } from 'xstate';
-import type { SessionPhase } from './session.machine.ts';
-import { HELD_STATE_FOR, type Wait } from '../core/wait-reason.ts';
+import type { SessionPhase, Wait, WaitReason } from '../domain/session.ts';
 import { retryAfterSeconds, type ErrorCode } from '../errors.ts';
 
 export type Outcome =
@@ -57,7 +56,17 @@ export type ClientEvent =
   | { type: 'DROPPED'; reason: string }
   | { type: 'SHUTDOWN' };
 
-const REFUSAL_CODE: Record<Wait['reason'], ErrorCode> = {
+/** The held state a player shows for each reason it waits. */
+export const HELD_STATE_FOR: Record<WaitReason, 'waiting_vpn' | 'circuit_wait' | 'queued_capacity' | 'waiting_orchestrator'> = {
+  vpn: 'waiting_vpn',
+  circuit: 'circuit_wait',
+  capacity: 'queued_capacity',
+  // Waiting for someone else's provisioning call is waiting for capacity.
+  provisioning: 'queued_capacity',
+  orchestrator: 'waiting_orchestrator',
+};
+
+const REFUSAL_CODE: Record<WaitReason, ErrorCode> = {
   vpn: 'vpn_disconnected',
   circuit: 'circuit_open',
   capacity: 'capacity_exhausted',

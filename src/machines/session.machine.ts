@@ -14,17 +14,8 @@
  * engine session exists it is always stopped, after the linger.
  */
 import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
-import type { BrokerEngine, BrokerUpdate } from '../core/engine-broker.ts';
-import type { EngineSession, Source } from '../adapters/engine/start.ts';
-import type { Wait } from '../core/wait-reason.ts';
-import type { ErrorCode } from '../errors.ts';
-
-export type EndReason = 'client_left' | 'upstream_failed' | 'failover' | 'shutdown' | 'proxy_restart' | 'start_failed';
-
-export interface SessionFailure {
-  code: ErrorCode;
-  message: string;
-}
+import type { EndReason, EngineRef, Source, StartedPlayback } from '../domain/stream.ts';
+import type { SessionFailure, SessionPhase, Wait } from '../domain/session.ts';
 
 export interface SessionInput {
   sessionId: string;
@@ -46,12 +37,13 @@ export interface SessionContext {
   players: string[];
   lingerMs: number;
   wait: Wait | null;
-  engine: BrokerEngine | null;
+  engine: EngineRef | null;
   exclude: string[];
   readyAttempts: number;
   startAttempts: number;
   enginesTried: number;
-  engineSession: EngineSession | null;
+  /** The engine's answer to the start that is playing (null before, between and after). */
+  playback: StartedPlayback | null;
   pid: string | null;
   /** The stream id announced with stream_started and not yet ended; null otherwise. */
   streamId: string | null;
@@ -71,13 +63,14 @@ export interface SessionContext {
 }
 
 export interface StartOutput {
-  engineSession: EngineSession;
+  /** The started playback. (The key is a stored name: the journal's done events carry it.) */
+  engineSession: StartedPlayback;
   streamId: string;
 }
 
 /** A provisioned engine, and the `pid` its session will start with. */
 export interface ProvisionOutput {
-  engine: BrokerEngine;
+  engine: EngineRef;
   pid: string;
 }
 
@@ -87,9 +80,10 @@ export type SessionEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'BROKER_WAIT'; wait: Wait }
   /** `pid`: fresh for this engine; every start on it uses it, so a retried start replaces its own earlier try. */
-  | { type: 'BROKER_ENGINE'; engine: BrokerEngine; pid: string }
+  | { type: 'BROKER_ENGINE'; engine: EngineRef; pid: string }
   | { type: 'BROKER_PROVISION'; probe: boolean }
   | { type: 'UPSTREAM_SYNCED' }
+  /** `code`: an UpstreamFailureCode (adapters/engine/errors.ts); the machine does not branch on it. */
   | { type: 'UPSTREAM_FAILED'; code: string; message: string };
 
 export interface AcquireInput {
@@ -101,14 +95,14 @@ export interface AcquireInput {
 
 export interface UpstreamInput {
   sessionId: string;
-  engineSession: EngineSession;
+  playback: StartedPlayback;
   /** True when players already received bytes: the new upstream is spliced at a seam. */
   splice: boolean;
 }
 
 export interface StopInput {
-  engine: BrokerEngine | null;
-  engineSession: EngineSession | null;
+  engine: EngineRef | null;
+  playback: StartedPlayback | null;
 }
 
 /** An error from an injected actor, as far as the machine reads it (its decisions are provided guards). */
@@ -164,8 +158,8 @@ export const sessionMachine = setup({
   actors: {
     acquire: fromCallback<SessionEvent, AcquireInput>(notProvided('acquire')),
     provision: fromPromise<ProvisionOutput, { sessionId: string }>(notProvided('provision')),
-    probeEngine: fromPromise<void, { engine: BrokerEngine }>(notProvided('probeEngine')),
-    startEngine: fromPromise<StartOutput, { sessionId: string; engine: BrokerEngine; pid: string; source: Source; params: Record<string, string> }>(
+    probeEngine: fromPromise<void, { engine: EngineRef }>(notProvided('probeEngine')),
+    startEngine: fromPromise<StartOutput, { sessionId: string; engine: EngineRef; pid: string; source: Source; params: Record<string, string> }>(
       notProvided('startEngine'),
     ),
     readUpstream: fromCallback<SessionEvent, UpstreamInput>(notProvided('readUpstream')),
@@ -228,7 +222,7 @@ export const sessionMachine = setup({
     readyAttempts: 0,
     startAttempts: 0,
     enginesTried: 0,
-    engineSession: null,
+    playback: null,
     pid: null,
     streamId: null,
     everLive: false,
@@ -339,16 +333,13 @@ export const sessionMachine = setup({
             // Shutting down while the start was in flight: the engine session exists, stop it.
             guard: 'shuttingDown',
             target: 'stopping',
-            actions: assign({
-              engineSession: ({ event }) => event.output.engineSession,
-              endReason: 'shutdown',
-            }),
+            actions: assign({ playback: ({ event }) => event.output.engineSession, endReason: 'shutdown' }),
           },
           {
             target: 'running',
             actions: [
               assign({
-                engineSession: ({ event }) => event.output.engineSession,
+                playback: ({ event }) => event.output.engineSession,
                 streamId: ({ event }) => event.output.streamId,
                 infohash: ({ context, event }) => event.output.engineSession.infohash || context.infohash,
                 synced: false,
@@ -404,7 +395,7 @@ export const sessionMachine = setup({
     running: {
       invoke: {
         src: 'readUpstream',
-        input: ({ context }) => ({ sessionId: context.sessionId, engineSession: context.engineSession!, splice: context.everLive }),
+        input: ({ context }) => ({ sessionId: context.sessionId, playback: context.playback!, splice: context.everLive }),
       },
       initial: 'connecting',
       on: {
@@ -460,7 +451,7 @@ export const sessionMachine = setup({
       ],
       invoke: {
         src: 'stopEngine',
-        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        input: ({ context }) => ({ engine: context.engine, playback: context.playback }),
         // Same engine first (a restarted engine comes back without our session), then another.
         onDone: 'after_failure',
         onError: 'after_failure',
@@ -468,7 +459,7 @@ export const sessionMachine = setup({
       on: { SHUTDOWN: { actions: assign({ shuttingDown: true }) } },
     },
     after_failure: {
-      entry: assign({ engineSession: null }),
+      entry: assign({ playback: null }),
       always: [
         { guard: 'shuttingDown', target: 'stopped', actions: assign({ endReason: 'shutdown' }) },
         { guard: 'noPlayers', target: 'stopped', actions: assign({ endReason: 'upstream_failed' }) },
@@ -487,7 +478,7 @@ export const sessionMachine = setup({
     stopping: {
       invoke: {
         src: 'stopEngine',
-        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        input: ({ context }) => ({ engine: context.engine, playback: context.playback }),
         onDone: { target: 'stopped' },
         onError: { target: 'stopped' },
       },
@@ -496,7 +487,7 @@ export const sessionMachine = setup({
       type: 'final',
       entry: [
         { type: 'announceEnded', params: ({ context }) => ({ reason: context.endReason ?? 'client_left' }) },
-        assign({ streamId: null, engineSession: null }),
+        assign({ streamId: null, playback: null }),
         'releaseSlot',
       ],
     },
@@ -512,16 +503,6 @@ export const sessionMachine = setup({
 });
 
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
-
-/** What players need to know of their session, derived from its state. */
-export type SessionPhase =
-  | { kind: 'starting' }
-  | { kind: 'waiting'; wait: Wait }
-  | { kind: 'slow' }
-  | { kind: 'live' }
-  | { kind: 'recovering' }
-  | { kind: 'failed'; failure: SessionFailure }
-  | { kind: 'ended' };
 
 export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   const { context } = snapshot;
@@ -547,10 +528,3 @@ export function phaseEquals(a: SessionPhase | null, b: SessionPhase): boolean {
   return true;
 }
 
-/** Broker answers as session events (used by the `acquire` actor); `pid` goes with an engine. */
-export function brokerEvent(update: BrokerUpdate, pid: () => string): SessionEvent {
-  if (update.type === 'wait') return { type: 'BROKER_WAIT', wait: update.wait };
-  return update.grant.kind === 'engine'
-    ? { type: 'BROKER_ENGINE', engine: update.grant.engine, pid: pid() }
-    : { type: 'BROKER_PROVISION', probe: update.grant.probe };
-}

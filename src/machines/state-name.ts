@@ -3,7 +3,7 @@
  * (`running.streaming`, `acquiring.waiting`), except that a held player is named by why it is
  * held (`waiting_vpn`, not `held.waiting_vpn`): those names are the public ones.
  */
-export type StateValue = string | { [key: string]: StateValue | undefined };
+import type { StateValue } from '../domain/journal.ts';
 
 export function stateName(value: StateValue): string {
   if (typeof value === 'string') return value;

@@ -10,7 +10,7 @@ import {
   EngineError,
   EngineHttpError,
   EngineSessionGoneError,
-  type EngineSession,
+  type StartedPlayback,
 } from '../../src/adapters/engine/index.ts';
 import { simInfohashForId } from '../../src/sim/index.ts';
 import { IH, IH2, IH3, engineClient, firstEngine, hostRewriter, readSome, startSim, waitFor } from './helpers.ts';
@@ -23,7 +23,7 @@ function expectTs(data: Buffer): void {
   for (let i = 0; i + 188 <= data.length && i < 188 * 50; i += 188) expect(data[i]).toBe(0x47);
 }
 
-function expectUrlsOn(session: EngineSession, base: string): void {
+function expectUrlsOn(session: StartedPlayback, base: string): void {
   for (const u of [session.playbackUrl, session.statUrl, session.commandUrl]) {
     expect(u).not.toBeNull();
     expect(new URL(u!).origin).toBe(new URL(base).origin);

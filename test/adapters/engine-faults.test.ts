@@ -12,7 +12,7 @@ import {
   EngineTimeoutError,
   EngineUnreachableError,
   type EngineClient,
-  type EngineSession,
+  type StartedPlayback,
 } from '../../src/adapters/engine/index.ts';
 import { classifyTransportError } from '../../src/adapters/http-errors.ts';
 import { IH, IH2, control, engineClient, firstEngine, readSome, rejection, startSim, timedRejection, waitFor } from './helpers.ts';
@@ -27,7 +27,7 @@ async function setup(options: Parameters<typeof engineClient>[0] = {}): Promise<
 }
 
 /** Every control call against a live session, each as a thunk. */
-function everyCall(client: EngineClient, url: string, s: EngineSession): Array<[string, () => Promise<unknown>]> {
+function everyCall(client: EngineClient, url: string, s: StartedPlayback): Array<[string, () => Promise<unknown>]> {
   return [
     ['start', () => client.start(url, { source: infohash(IH2), pid: 'other' })],
     ['version', () => client.version(url)],

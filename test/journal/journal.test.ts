@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { Journal } from '../../src/adapters/journal/journal.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { JournalEntry } from '../../src/core/inspection-hub.ts';
+import type { JournalEntry } from '../../src/domain/journal.ts';
 import { DAMAGE, addFinishedSessions, holdJournal } from './journal-files.ts';
 
 const open: Journal[] = [];

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CONTENT, bytes, eventually, getJson, play, startStack, type Stack } from '../support/stack.ts';
 import { PASS_THROUGH_MAX_BYTES } from '../../src/core/stream-request.ts';
-import { KEY_FACT_MAX, type JournalEntry } from '../../src/core/inspection-hub.ts';
+import { KEY_FACT_MAX } from '../../src/core/inspection-hub.ts';
+import type { JournalEntry } from '../../src/domain/journal.ts';
 
 let stack: Stack;
 beforeAll(async () => {

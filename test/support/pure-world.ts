@@ -13,7 +13,7 @@ import type { FeedState } from '../../src/adapters/status-feed.ts';
 import type { EngineInfo, OrchestratorStatus, ProvisionResult, StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
 import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
 import { EngineContentError, EngineUnreachableError, type UpstreamFailureCode } from '../../src/adapters/engine/errors.ts';
-import type { EngineSession } from '../../src/adapters/engine/start.ts';
+import type { StartedPlayback } from '../../src/domain/stream.ts';
 import type { PlayerIO } from '../../src/core/player-io.ts';
 import type { ClientError, Outcome } from '../../src/machines/client.machine.ts';
 import type { SessionEvent } from '../../src/machines/session.machine.ts';
@@ -105,7 +105,7 @@ export class PureWorld {
         if (this.downEngines.has(base)) throw new EngineUnreachableError(`${base} refused`);
         if (this.deadContent.has(req.source.value)) throw new EngineContentError('engine: failed to load content');
         this.engineStarts.push({ engine: base, pid: req.pid });
-        const session: EngineSession = {
+        const session: StartedPlayback = {
           playbackUrl: `${base}/ace/r/x/${req.pid}`,
           statUrl: `${base}/ace/stat/x/${req.pid}`,
           commandUrl: `${base}/ace/cmd/x/${req.pid}`,

@@ -5,7 +5,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.ts';
 import { clientMachine } from '../../machines/client.machine.ts';
-import type { MachineKind } from '../../core/inspection-hub.ts';
+import type { MachineKind } from '../../domain/journal.ts';
 import { machineGraph, type MachineGraph } from './machine-graph.ts';
 import { toDot } from './dot.ts';
 import { renderSvg } from './render.ts';

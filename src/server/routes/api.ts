@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Relay } from '../../core/relay.ts';
-import type { InspectionHub, JournalEntry } from '../../core/inspection-hub.ts';
+import type { InspectionHub } from '../../core/inspection-hub.ts';
+import type { JournalEntry } from '../../domain/journal.ts';
 import type { SessionHistory } from '../../core/session-history.ts';
 import type { StatusFeed } from '../../adapters/status-feed.ts';
 import type { EngineBroker } from '../../core/engine-broker.ts';
