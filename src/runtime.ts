@@ -17,7 +17,7 @@ import { Outbox } from './core/event-outbox.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
-import { EventJournal } from './core/event-journal.ts';
+import { JournalWriter } from './core/journal-writer.ts';
 import { Journal } from './adapters/journal/journal.ts';
 import { JournalKeeper } from './adapters/journal/journal-keeper.ts';
 import { recoverAfterRestart, type RecoveryReport } from './core/crash-recovery.ts';
@@ -102,12 +102,12 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
   // Its retried stops free room on their engine when they land: the broker re-decides then.
   let onStopLanded = () => {};
-  const stopper = new StopJanitor(engineClient, clock, { log, store: journal, onSettled: () => onStopLanded() });
+  const janitor = new StopJanitor(engineClient, clock, { log, store: journal, onSettled: () => onStopLanded() });
   // The engine as the relay and the recovery use it: stops are retried until they land.
   const enginePort = {
     start: engineClient.start.bind(engineClient),
     version: engineClient.version.bind(engineClient),
-    stop: (url: string) => stopper.stop(url),
+    stop: (url: string) => janitor.stop(url),
   };
 
   // The relay is created below; the feed asks it how many players are held.
@@ -128,7 +128,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     {
       clock,
       maxPerEngine: config.maxStreamsPerEngine,
-      pendingStops: (origin) => stopper.pendingOn(origin),
+      pendingStops: (origin) => janitor.pendingOn(origin),
       provisionConcurrency: config.provisionConcurrency,
       probeIntervalMs: config.probeIntervalMs,
       singleEngineUrl: orchestrator ? undefined : config.engineUrl,
@@ -203,16 +203,16 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     lastKind = state.kind;
     if (state.kind === 'fresh') lastFresh = state;
   });
-  const eventJournal = new EventJournal(hub, journal, outbox);
-  const events: StreamEventSink = orchestrator ? eventJournal : noStreamEvents;
+  const journalWriter = new JournalWriter(hub, journal, outbox);
+  const events: StreamEventSink = orchestrator ? journalWriter : noStreamEvents;
 
   const recover = () =>
     recoverAfterRestart({
       journal,
       nextSeq: () => hub.nextSeq(),
-      events: eventJournal,
+      writer: journalWriter,
       outbox,
-      cleanups: stopper,
+      janitor,
       clock,
       logger: log,
       announce: orchestrator !== null,
@@ -288,7 +288,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       }
       return out;
     },
-    clients: () => theRelay.clientCount,
+    clients: () => theRelay.playerCount,
     queueDepth: () => theRelay.heldCount,
     totals,
     ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
@@ -375,8 +375,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         feed.close();
         broker.close();
         outbox?.close();
-        stopper.close();
-        eventJournal.close();
+        janitor.close();
+        journalWriter.close();
         journalKeeper.close();
         journal.close();
         await Promise.allSettled([engineClient.close(), orchestrator?.close()]);
@@ -388,11 +388,11 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       if (closing) return;
       closing = Promise.resolve(false);
       // Nothing more reaches the journal: what a killed process never wrote stays unwritten.
-      eventJournal.close();
+      journalWriter.close();
       journalKeeper.close();
       journal.abandon();
       outbox?.close();
-      stopper.close();
+      janitor.close();
       stopTimers();
       feedSub.unsubscribe();
       feed.close();

@@ -6,25 +6,26 @@
  * never confirmed: it may have been on the wire). Starts that never went out are not sent now.
  */
 import type { JournalEntry, JournalStore, OutboxItem } from '../domain/journal.ts';
-import type { EventJournal } from './event-journal.ts';
+import type { JournalWriter } from './journal-writer.ts';
 import type { Outbox } from './event-outbox.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { replaySession } from './replay.ts';
-import type { Cleanup } from './stop-janitor.ts';
+import type { Cleanup, StopJanitor } from './stop-janitor.ts';
 
 export interface RecoveryDeps {
   journal: Pick<JournalStore, 'pendingOutbox' | 'settle' | 'startConfirmed' | 'unfinishedActors' | 'entriesOfActor'>;
   /** Numbers recovery entries in the hub's sequence. */
   nextSeq: () => number;
-  events: EventJournal;
+  /** Writes the recovery's entries, with the ends they cause, and hands those to the outbox. */
+  writer: Pick<JournalWriter, 'appendRecovered'>;
   outbox: Outbox | null;
   /**
-   * The janitor: `run` records a cleanup durably before its first try (synchronously) and
+   * The stop janitor: `run` records a cleanup durably before its first try (synchronously) and
    * retries it while the engine cannot be reached; `resume` takes over those an earlier run
    * left outstanding.
    */
-  cleanups: { run(task: Cleanup): Promise<unknown>; resume(): number };
+  janitor: Pick<StopJanitor, 'run' | 'resume'>;
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -61,7 +62,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
     ends: 0,
     droppedStarts: 0,
     resumed: 0,
-    resumedCleanups: deps.cleanups.resume(),
+    resumedCleanups: deps.janitor.resume(),
   };
 
   // Undelivered events of earlier runs: ends resume (each one confirmed before it goes out);
@@ -92,7 +93,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
     };
     if (machine === 'player') {
       report.players++;
-      deps.events.appendRecovered({ ...base, state: 'ended', value: 'ended', status: 'stopped' }, []);
+      deps.writer.appendRecovered({ ...base, state: 'ended', value: 'ended', status: 'stopped' }, []);
       continue;
     }
     report.sessions++;
@@ -116,7 +117,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
       // Recorded (synchronously) before the session is journaled as stopped: a crash during
       // the cleanup leaves it to the next run, not to nobody.
       stops.push(
-        deps.cleanups.run(cleanup).then(
+        deps.janitor.run(cleanup).then(
           () => {
             cleaned.stopped++;
           },
@@ -127,7 +128,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
         ),
       );
     }
-    deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
+    deps.writer.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
   }
   if (report.sessions + report.players + report.resumed + report.droppedStarts + report.resumedCleanups > 0) logger.info(report, 'recovered from the previous run');
   const cleanups = Promise.all(stops).then(() => {

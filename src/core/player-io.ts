@@ -1,8 +1,8 @@
 /**
- * What the relay needs from a player's connection: the socket side of the client machine's
+ * What the relay needs from a player's connection: the socket side of the player machine's
  * actions. The HTTP layer implements it (src/server/player-connection.ts); pure tests record it.
  */
-import type { ClientError, Outcome } from '../machines/client.machine.ts';
+import type { PlayerError, PlayerOutcome } from '../machines/player.machine.ts';
 import type { Channel } from '../fanout/channel.ts';
 
 export interface PlayerIO {
@@ -12,5 +12,5 @@ export interface PlayerIO {
   /** 200 (once) and the channel's bytes from its replay window on. */
   attach(channel: Channel): void;
   /** The end of the player: an error answer before any byte, a reset, or a close. */
-  finish(outcome: Outcome, error: ClientError | null): void;
+  finish(outcome: PlayerOutcome, error: PlayerError | null): void;
 }

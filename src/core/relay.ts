@@ -2,8 +2,8 @@
  * The house: joins players to engine sessions and gives the machines their hands.
  *
  * `connect` validates nothing (the route did) but the content-failure memory; it finds the
- * live or lingering session with the player's key (or creates one) and starts a client
- * actor watching it. Session and client machines stay pure; every effect they need is
+ * live or lingering session with the player's key (or creates one) and starts a player
+ * actor watching it. Session and player machines stay pure; every effect they need is
  * provided here, over ports (broker, engine, upstream reader, stream-event sink, the
  * player's connection), so tests can run the real machines with fakes on virtual time.
  */
@@ -15,7 +15,7 @@ import { AcerelayError } from '../errors.ts';
 import { phaseEquals, sessionMachine, sessionPhase, type SessionEvent, type SessionSnapshot, type StartOutput } from '../machines/session.machine.ts';
 import type { SessionPhase } from '../domain/session.ts';
 import type { StartedPlayback } from '../domain/stream.ts';
-import { clientMachine, type ClientSnapshot } from '../machines/client.machine.ts';
+import { playerMachine, type PlayerSnapshot } from '../machines/player.machine.ts';
 import { stateName } from '../machines/state-name.ts';
 import type { BrokerUpdate, EngineBroker } from './engine-broker.ts';
 import type { StartRequest } from '../adapters/engine/start.ts';
@@ -75,7 +75,7 @@ export interface RelayOptions {
 }
 
 type SessionActor = ActorRefFrom<typeof sessionMachine>;
-type ClientActor = ActorRefFrom<typeof clientMachine>;
+type PlayerActor = ActorRefFrom<typeof playerMachine>;
 
 export interface SessionRecord {
   id: string;
@@ -86,10 +86,10 @@ export interface SessionRecord {
   keys: Set<string>;
 }
 
-export interface ClientRecord {
+export interface PlayerRecord {
   id: string;
   sessionId: string;
-  actor: ClientActor;
+  actor: PlayerActor;
   createdAt: number;
 }
 
@@ -97,7 +97,7 @@ export class Relay {
   readonly contentFailures: ContentFailures;
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly byKey = new Map<string, SessionRecord>();
-  private readonly clients = new Map<string, ClientRecord>();
+  private readonly players = new Map<string, PlayerRecord>();
   private readonly held = new Set<string>();
   private readonly ids: IdSource;
   private readonly log: Logger;
@@ -115,8 +115,8 @@ export class Relay {
     return this.held.size;
   }
 
-  get clientCount(): number {
-    return this.clients.size;
+  get playerCount(): number {
+    return this.players.size;
   }
 
   get sessionCount(): number {
@@ -124,29 +124,29 @@ export class Relay {
   }
 
   /** Adds a player. Throws AcerelayError (before any byte) when it cannot even be queued. */
-  connect(req: StreamRequest, io: PlayerIO): ClientRecord {
+  connect(req: StreamRequest, io: PlayerIO): PlayerRecord {
     if (this.shuttingDown) throw new AcerelayError('shutting_down');
     const failed = this.contentFailures.check(contentKey(req));
     if (failed) throw new AcerelayError('content_unavailable', failed);
     const playerId = this.ids.player();
     const session = this.join(req, playerId);
-    const actor = this.createClient(playerId, session, io);
-    const record: ClientRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now() };
-    this.clients.set(playerId, record);
+    const actor = this.createPlayer(playerId, session, io);
+    const record: PlayerRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now() };
+    this.players.set(playerId, record);
     actor.subscribe({
-      next: (snap) => this.trackClient(playerId, snap),
-      complete: () => this.dropClient(playerId),
+      next: (snap) => this.trackPlayer(playerId, snap),
+      complete: () => this.dropPlayer(playerId),
       error: (err) => {
         this.log.error({ err, playerId }, 'player actor failed');
-        this.dropClient(playerId);
+        this.dropPlayer(playerId);
       },
     });
     actor.start();
     return record;
   }
 
-  client(playerId: string): ClientRecord | undefined {
-    return this.clients.get(playerId);
+  player(playerId: string): PlayerRecord | undefined {
+    return this.players.get(playerId);
   }
 
   session(sessionId: string): SessionRecord | undefined {
@@ -157,8 +157,8 @@ export class Relay {
     return [...this.sessions.values()];
   }
 
-  listClients(): ClientRecord[] {
-    return [...this.clients.values()];
+  listPlayers(): PlayerRecord[] {
+    return [...this.players.values()];
   }
 
   /** The live session for a content (any pass-through parameters), for /ace/status?id=… */
@@ -177,7 +177,7 @@ export class Relay {
   async shutdown(graceMs: number): Promise<boolean> {
     this.shuttingDown = true;
     const deadline = this.opts.clock.now() + graceMs;
-    for (const c of [...this.clients.values()]) c.actor.send({ type: 'SHUTDOWN' });
+    for (const c of [...this.players.values()]) c.actor.send({ type: 'SHUTDOWN' });
     const sessions = [...this.sessions.values()];
     for (const s of sessions) s.actor.send({ type: 'SHUTDOWN' });
     let clean = true;
@@ -198,7 +198,7 @@ export class Relay {
   /** As a killed process would: every actor stops where it is, nothing is announced. (Chaos harness.) */
   abandon(): void {
     this.shuttingDown = true;
-    for (const c of [...this.clients.values()]) c.actor.stop();
+    for (const c of [...this.players.values()]) c.actor.stop();
     for (const s of [...this.sessions.values()]) s.actor.stop();
   }
 
@@ -348,8 +348,8 @@ export class Relay {
 
   // ——— players ———
 
-  private createClient(playerId: string, session: SessionRecord, io: PlayerIO): ClientActor {
-    const machine = clientMachine.provide({
+  private createPlayer(playerId: string, session: SessionRecord, io: PlayerIO): PlayerActor {
+    const machine = playerMachine.provide({
       actors: {
         watchSession: fromCallback(({ sendBack }) =>
           watchSession(session, playerId, (phase) => sendBack({ type: 'SESSION_PHASE', phase, queueRoom: this.held.size < this.opts.queueMax })),
@@ -367,7 +367,7 @@ export class Relay {
     return createActor(machine, { id: playerId, clock: this.opts.clock, inspect: this.opts.observer?.inspect, input });
   }
 
-  private trackClient(playerId: string, snap: ClientSnapshot): void {
+  private trackPlayer(playerId: string, snap: PlayerSnapshot): void {
     if (snap.matches('held')) {
       if (this.held.size === 0 && !this.held.has(playerId)) {
         this.held.add(playerId);
@@ -379,13 +379,13 @@ export class Relay {
     }
   }
 
-  private dropClient(playerId: string): void {
-    this.clients.delete(playerId);
+  private dropPlayer(playerId: string): void {
+    this.players.delete(playerId);
     this.held.delete(playerId);
   }
 
   /** State names for /ace/status and the API. */
-  describeClient(c: ClientRecord): { id: string; session: string; state: string } {
+  describePlayer(c: PlayerRecord): { id: string; session: string; state: string } {
     return { id: c.id, session: c.sessionId, state: stateName(c.actor.getSnapshot().value) };
   }
 }

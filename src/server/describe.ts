@@ -20,9 +20,9 @@ export function describeSession(relay: Relay, s: SessionRecord) {
     failovers: c.failovers,
     last_problem: c.lastProblem,
     players: relay
-      .listClients()
+      .listPlayers()
       .filter((p) => p.sessionId === s.id)
-      .map((p) => relay.describeClient(p)),
+      .map((p) => relay.describePlayer(p)),
     bytes_in: s.channel.bytesIn,
     bytes_out: s.channel.bytesOut,
     created_at: s.createdAt,

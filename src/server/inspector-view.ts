@@ -9,7 +9,7 @@ import { describeSession } from './describe.ts';
 
 export function liveSessionView(relay: Relay, hub: InspectionHub, s: SessionRecord) {
   const described = describeSession(relay, s);
-  const players = new Map(relay.listClients().filter((p) => p.sessionId === s.id).map((p) => [p.id, p]));
+  const players = new Map(relay.listPlayers().filter((p) => p.sessionId === s.id).map((p) => [p.id, p]));
   return {
     ...described,
     value: s.actor.getSnapshot().value,

@@ -1,5 +1,5 @@
 /**
- * One player's HTTP response, as the client machine's hands (PlayerIO) and as the fan-out's
+ * One player's HTTP response, as the player machine's hands (PlayerIO) and as the fan-out's
  * sink (PlayerSink). Headers go out once — at the first hold or the first media byte, never
  * before either — and every later problem ends the socket with a reset, never a clean end
  * (a clean end looks like a finished recording to a player).
@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import type { Channel } from '../fanout/channel.ts';
 import type { PlayerSink } from '../fanout/player-sink.ts';
 import type { PlayerIO } from '../core/player-io.ts';
-import type { ClientError, ClientEvent, Outcome } from '../machines/client.machine.ts';
+import type { PlayerError, PlayerEvent, PlayerOutcome } from '../machines/player.machine.ts';
 import type { KeepAlive, StreamingTarget } from './keep-alive.ts';
 import type { SinkMonitor } from './sink-monitor.ts';
 import type { Metrics } from '../metrics.ts';
@@ -37,7 +37,7 @@ let nextSink = 0;
 
 export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   readonly id = `c${++nextSink}`;
-  private send: (event: ClientEvent) => void = () => {};
+  private send: (event: PlayerEvent) => void = () => {};
   private channel: Channel | null = null;
   private finished = false;
   private mediaBytes = 0;
@@ -70,8 +70,8 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   /** The relay's id for this player (for log lines). */
   private playerId: string | null = null;
 
-  /** Connects the connection to its client actor once the relay created it. */
-  bind(send: (event: ClientEvent) => void, playerId?: string): void {
+  /** Connects the connection to its player actor once the relay created it. */
+  bind(send: (event: PlayerEvent) => void, playerId?: string): void {
     this.send = send;
     this.playerId = playerId ?? null;
     if (this.res.destroyed || this.req.socket.destroyed) send({ type: 'DISCONNECTED' });
@@ -110,7 +110,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     this.channel = null;
   }
 
-  finish(outcome: Outcome, error: ClientError | null): void {
+  finish(outcome: PlayerOutcome, error: PlayerError | null): void {
     if (this.finished) return;
     this.finished = true;
     const level = outcome === 'disconnected' || outcome === 'shutdown' ? 'info' : 'warn';

@@ -11,7 +11,7 @@ import { guardLabel, machineGraph } from '../../src/inspector/diagram/machine-gr
 import { toDot } from '../../src/inspector/diagram/dot.ts';
 import { renderSvg } from '../../src/inspector/diagram/render.ts';
 import { sessionMachine } from '../../src/machines/session.machine.ts';
-import { clientMachine } from '../../src/machines/client.machine.ts';
+import { playerMachine } from '../../src/machines/player.machine.ts';
 
 const DOCS = fileURLToPath(new URL('../../docs/machines/', import.meta.url));
 
@@ -39,7 +39,7 @@ describe('docs/machines', () => {
 describe('the generated diagrams', () => {
   it('draw every state of both machines with its path as id, and every transition', async () => {
     for (const d of await generateDiagrams()) {
-      const machine = d.kind === 'session' ? sessionMachine : clientMachine;
+      const machine = d.kind === 'session' ? sessionMachine : playerMachine;
       const walk = (node: { path: string[]; states: Record<string, unknown> }): string[] => [
         node.path.join('.'),
         ...Object.values(node.states).flatMap((c) => walk(c as typeof node)),

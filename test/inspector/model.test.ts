@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { activeIds, actorsAt, eventName, previousOf, statePaths, summarize, takenEdges, type Entry, type StateValue } from '../../src/inspector/client/model.ts';
 import { machineGraph } from '../../src/inspector/diagram/machine-graph.ts';
 import { sessionMachine } from '../../src/machines/session.machine.ts';
-import { clientMachine } from '../../src/machines/client.machine.ts';
+import { playerMachine } from '../../src/machines/player.machine.ts';
 
 let seq = 0;
 function entry(actor: string, machine: Entry['machine'], value: StateValue, event: string | null): Entry {
@@ -31,7 +31,7 @@ describe('statePaths / activeIds', () => {
   });
 
   it('every id it produces for a real value exists in the generated graph', () => {
-    const g = machineGraph(clientMachine);
+    const g = machineGraph(playerMachine);
     const ids = new Set(g.states.map((s) => s.id));
     for (const v of ['requesting', { held: 'waiting_vpn' }, { held: 'queued_capacity' }, 'streaming', 'ended'] as StateValue[]) {
       for (const id of activeIds(g.machine, v)) expect(ids.has(id), id).toBe(true);

@@ -7,18 +7,18 @@ import { silentLogger } from '../../src/log.ts';
 import { CONTENT, SCALED_ENV, bytes, eventually, ffmpegRead, play, tempDataDir } from '../support/stack.ts';
 
 let sim: Simulator;
-let relay: Acerelay;
+let acerelay: Acerelay;
 let url: string;
 
 beforeAll(async () => {
   sim = await startSimulator({ port: 0, minReplicas: 1, startDelayMs: 100 });
   const engine = sim.state().engines[0]!;
   const { config } = loadConfig([], { ...SCALED_ENV, ACERELAY_DATA_DIR: tempDataDir(), ACERELAY_ENGINE_URL: `http://127.0.0.1:${engine.port}` });
-  relay = await createAcerelay(config, { logger: silentLogger });
-  url = await relay.listen();
+  acerelay = await createAcerelay(config, { logger: silentLogger });
+  url = await acerelay.listen();
 });
 afterAll(async () => {
-  await relay?.close();
+  await acerelay?.close();
   await sim?.close();
 });
 

@@ -9,11 +9,11 @@ import { tempDataDir } from '../support/stack.ts';
 test('an idle acerelay keeps the same handful of timers hour after hour', async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 27));
   const { config } = loadConfig([], { ACERELAY_ENGINE_URL: 'http://127.0.0.1:9', ACERELAY_DATA_DIR: tempDataDir(), ACERELAY_LOG_LEVEL: 'silent' });
-  const relay = await createAcerelay(config, { logger: silentLogger, clock });
+  const acerelay = await createAcerelay(config, { logger: silentLogger, clock });
   clock.advance(60_000);
   const after1m = clock.pending;
   for (let h = 0; h < 24; h++) clock.advance(3_600_000);
   expect(clock.pending).toBe(after1m);
   expect(clock.pending).toBeLessThan(10);
-  await relay.close();
+  await acerelay.close();
 });

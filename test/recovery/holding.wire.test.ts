@@ -27,7 +27,7 @@ describe('VPN down when the player connects', () => {
     await eventually(() => stack!.acerelay.feed.current().status?.vpn.connected === false, 5_000);
     const reading = ffmpegRead(`${stack.url}/ace/getstream?id=${CONTENT[0]}`, 6, ['-progress', 'pipe:2', '-stats_period', '1']);
     await eventually(() => stack!.acerelay.relay.heldCount === 1, 5_000);
-    const held = stack.acerelay.relay.listClients().map((c) => stack!.acerelay.relay.describeClient(c).state);
+    const held = stack.acerelay.relay.listPlayers().map((c) => stack!.acerelay.relay.describePlayer(c).state);
     expect(held).toEqual(['waiting_vpn']);
     await sleep(3_000);
     await stack.sim.control('vpn', { connected: true });
@@ -166,7 +166,7 @@ describe('one player never hurts another', () => {
     // The kernel's socket buffers fill first (several MB on loopback), then our backlog bound.
     const dropped = async () => /acerelay_slow_client_drops_total\{reason="slow"\} [1-9]/.test(await (await fetch(`${stack!.url}/metrics`)).text());
     expect(await eventually(dropped, 30_000, 500)).toBe(true);
-    expect(stack.acerelay.relay.clientCount).toBe(0);
+    expect(stack.acerelay.relay.playerCount).toBe(0);
     // The server closes with SO_LINGER 0 (RST). A paused client may surface that as a reset
     // or as an early EOF, but never as the chunked terminator of a finished response.
     stuck.resume();
@@ -190,7 +190,7 @@ describe('half-open and frozen players', () => {
     frozen.on('error', () => {});
     const dropped = async () => /acerelay_slow_client_drops_total\{reason="stalled"\} [1-9]/.test(await (await fetch(`${stack!.url}/metrics`)).text());
     expect(await eventually(dropped, 40_000, 500)).toBe(true);
-    expect(stack.acerelay.relay.clientCount).toBe(0);
+    expect(stack.acerelay.relay.playerCount).toBe(0);
     frozen.destroy();
   }, 60_000);
 });

@@ -15,7 +15,7 @@ import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
 import { EngineContentError, EngineUnreachableError, type UpstreamFailureCode } from '../../src/adapters/engine/errors.ts';
 import type { StartedPlayback } from '../../src/domain/stream.ts';
 import type { PlayerIO } from '../../src/core/player-io.ts';
-import type { ClientError, Outcome } from '../../src/machines/client.machine.ts';
+import type { PlayerError, PlayerOutcome } from '../../src/machines/player.machine.ts';
 import type { SessionEvent } from '../../src/machines/session.machine.ts';
 import { parseStreamRequest } from '../../src/core/stream-request.ts';
 
@@ -40,8 +40,8 @@ export function engineInfo(id: string, port: number, streams: string[] = []): En
 export interface RecordedPlayer {
   id: string;
   events: string[];
-  outcome: Outcome | null;
-  error: ClientError | null;
+  outcome: PlayerOutcome | null;
+  error: PlayerError | null;
 }
 
 interface PendingUpstream {
@@ -187,18 +187,18 @@ export class PureWorld {
         rec.error = error;
       },
     };
-    const client = this.relay.connect(parseStreamRequest(params), io);
-    rec.id = client.id;
+    const player = this.relay.connect(parseStreamRequest(params), io);
+    rec.id = player.id;
     return rec;
   }
 
   disconnect(p: RecordedPlayer): void {
-    this.relay.client(p.id)?.actor.send({ type: 'DISCONNECTED' });
+    this.relay.player(p.id)?.actor.send({ type: 'DISCONNECTED' });
   }
 
   state(p: RecordedPlayer): string {
-    const c = this.relay.client(p.id);
-    return c ? this.relay.describeClient(c).state : 'gone';
+    const c = this.relay.player(p.id);
+    return c ? this.relay.describePlayer(c).state : 'gone';
   }
 
   /** Fails the newest live upstream of a session. */

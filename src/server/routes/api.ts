@@ -67,7 +67,7 @@ export function orchestratorView(deps: ApiDeps) {
     broker: deps.broker.describe(),
     auth: deps.auth ? { ok: deps.auth.problem === null, status: deps.auth.problem?.status ?? null, since: deps.auth.problem?.since ?? null, message: deps.auth.problem?.message ?? null } : null,
     held: deps.relay.heldCount,
-    clients: deps.relay.clientCount,
+    clients: deps.relay.playerCount,
     sessions: deps.relay.sessionCount,
     sim_control: deps.simControlUrl ?? null,
   };

@@ -17,7 +17,7 @@ export function statusRoutes(app: FastifyInstance, relay: Relay, readiness: Read
   app.get('/ace/status', async (req, reply) => {
     const q = req.query as Query;
     if (q.id === undefined && q.infohash === undefined) {
-      return { streams: relay.sessionCount, clients: relay.clientCount };
+      return { streams: relay.sessionCount, clients: relay.playerCount };
     }
     const { source } = parseStreamRequest(q);
     const session = relay.findByContent(source);

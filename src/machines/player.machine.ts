@@ -14,7 +14,7 @@ import { and, assign, fromCallback, setup, type SnapshotFrom } from 'xstate';
 import type { SessionPhase, Wait, WaitReason } from '../domain/session.ts';
 import { retryAfterSeconds, type ErrorCode } from '../errors.ts';
 
-export type Outcome =
+export type PlayerOutcome =
   /** The player went away (or was done). */
   | 'disconnected'
   /** 503 before any byte. */
@@ -27,29 +27,29 @@ export type Outcome =
   | 'dropped'
   | 'shutdown';
 
-export interface ClientError {
+export interface PlayerError {
   code: ErrorCode;
   message: string;
   retryAfter: number | null;
 }
 
-export interface ClientInput {
+export interface PlayerInput {
   playerId: string;
   sessionId: string;
   holdMaxMs: number;
 }
 
-export interface ClientContext {
+export interface PlayerContext {
   playerId: string;
   sessionId: string;
   holdMaxMs: number;
   phase: SessionPhase | null;
-  outcome: Outcome | null;
-  error: ClientError | null;
+  outcome: PlayerOutcome | null;
+  error: PlayerError | null;
   dropReason: string | null;
 }
 
-export type ClientEvent =
+export type PlayerEvent =
   /** `queueRoom`: whether the held-player queue had room when the phase was sent (kept in the event so replay decides alike). */
   | { type: 'SESSION_PHASE'; phase: SessionPhase; queueRoom: boolean }
   | { type: 'DISCONNECTED' }
@@ -74,11 +74,11 @@ const REFUSAL_CODE: Record<WaitReason, ErrorCode> = {
   orchestrator: 'orchestrator_unavailable',
 };
 
-function phaseOf(event: ClientEvent): SessionPhase | null {
+function phaseOf(event: PlayerEvent): SessionPhase | null {
   return event.type === 'SESSION_PHASE' ? event.phase : null;
 }
 
-function waitOf(event: ClientEvent): Wait | null {
+function waitOf(event: PlayerEvent): Wait | null {
   const phase = phaseOf(event);
   return phase?.kind === 'waiting' ? phase.wait : null;
 }
@@ -114,23 +114,23 @@ function refusalMessage(code: ErrorCode, wait: Wait | null): string {
   }
 }
 
-export const clientMachine = setup({
+export const playerMachine = setup({
   types: {
-    context: {} as ClientContext,
-    events: {} as ClientEvent,
-    input: {} as ClientInput,
+    context: {} as PlayerContext,
+    events: {} as PlayerEvent,
+    input: {} as PlayerInput,
   },
   actors: {
     /** Joins the session, forwards its phase changes as SESSION_PHASE, leaves it on stop. */
-    watchSession: fromCallback<ClientEvent, { playerId: string; sessionId: string }>(() => {
-      throw new Error('client actor "watchSession" was not provided');
+    watchSession: fromCallback<PlayerEvent, { playerId: string; sessionId: string }>(() => {
+      throw new Error('player actor "watchSession" was not provided');
     }),
   },
   actions: {
     recordPhase: assign({ phase: ({ event }) => phaseOf(event) }),
     recordFailure: assign(({ event }) => {
       const phase = phaseOf(event);
-      const error: ClientError =
+      const error: PlayerError =
         phase?.kind === 'failed'
           ? { code: phase.failure.code, message: phase.failure.message, retryAfter: null }
           : { code: 'engine_failed', message: 'the stream ended', retryAfter: null };
@@ -176,6 +176,7 @@ export const clientMachine = setup({
     holdMax: ({ context }) => context.holdMaxMs,
   },
 }).createMachine({
+  // A stored name: the journal's delay events carry it (`xstate.after.holdMax.client.held`).
   id: 'client',
   context: ({ input }) => ({
     playerId: input.playerId,
@@ -269,4 +270,4 @@ export const clientMachine = setup({
   },
 });
 
-export type ClientSnapshot = SnapshotFrom<typeof clientMachine>;
+export type PlayerSnapshot = SnapshotFrom<typeof playerMachine>;

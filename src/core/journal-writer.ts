@@ -1,7 +1,8 @@
 /**
- * Ties the hub, the journal and the outbox together: every hub entry is appended to the
- * journal together with the stream events its transition caused (one transaction), and
- * those events are handed to the outbox once that write was attempted. Normally they are on
+ * Writes the journal: every hub entry is appended together with the stream events its
+ * transition caused (one transaction), and those events are handed to the outbox once that
+ * write was attempted. It is the sessions' stream-event sink: an event waits here for the
+ * entry of the transition that caused it. Normally they are on
  * disk before they go out; when the write fails (disk full, I/O error, a journal that cannot
  * be opened yet) they are delivered all the same — streams and stream events never wait for
  * the disk — and their rows follow, with the outcomes known by then, when a write succeeds.
@@ -13,7 +14,7 @@ import type { Outbox } from './event-outbox.ts';
 import type { StreamEventSink } from './stream-event-sink.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
 
-export class EventJournal implements StreamEventSink {
+export class JournalWriter implements StreamEventSink {
   private readonly waiting = new Map<string, OutboxItem[]>();
   private readonly unsubscribe: () => void;
 
