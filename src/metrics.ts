@@ -10,7 +10,7 @@ import type { ByteTotals } from './fanout/channel.ts';
 export interface MetricSources {
   feed: () => FeedState;
   sessionsByState: () => Record<string, number>;
-  clients: () => number;
+  players: () => number;
   queueDepth: () => number;
   totals: ByteTotals;
   /** Whether the orchestrator accepts our API key (absent without an orchestrator). */
@@ -94,7 +94,7 @@ export class Metrics {
       help: 'Connected players',
       registers,
       collect() {
-        this.set(self.sources?.clients() ?? 0);
+        this.set(self.sources?.players() ?? 0);
       },
     });
     new Gauge({

@@ -1,6 +1,6 @@
 /**
  * The composition root: builds one acerelay from a Config. Adapters (orchestrator, engine,
- * status feed) → broker → relay (machines) → Fastify. Nothing else constructs these.
+ * status feed) → broker → session registry (machines) → Fastify. Nothing else constructs these.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
@@ -10,7 +10,7 @@ import { OrchestratorClient } from './adapters/orchestrator/client.ts';
 import { EngineClient } from './adapters/engine/client.ts';
 import { createStatusFeed, disabledFeed, type FeedState, type StatusFeed } from './adapters/status-feed.ts';
 import { EngineBroker } from './core/engine-broker.ts';
-import { Relay } from './core/relay.ts';
+import { SessionRegistry } from './core/session-registry.ts';
 import { createUpstreamReader } from './core/upstream-reader.ts';
 import { StopJanitor } from './core/stop-janitor.ts';
 import { Outbox } from './core/event-outbox.ts';
@@ -42,7 +42,7 @@ export interface Acerelay {
   journal: Journal;
   /** What the start (or a late opening of the journal) found of an earlier run (sessions stopped, ends resumed…). */
   readonly recovery: RecoveryReport | null;
-  relay: Relay;
+  registry: SessionRegistry;
   broker: EngineBroker;
   feed: StatusFeed;
   metrics: Metrics;
@@ -103,15 +103,15 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   // Its retried stops free room on their engine when they land: the broker re-decides then.
   let onStopLanded = () => {};
   const janitor = new StopJanitor(engineClient, clock, { log, store: journal, onSettled: () => onStopLanded() });
-  // The engine as the relay and the recovery use it: stops are retried until they land.
+  // The engine as the sessions and the recovery use it: stops are retried until they land.
   const enginePort = {
     start: engineClient.start.bind(engineClient),
     version: engineClient.version.bind(engineClient),
     stop: (url: string) => janitor.stop(url),
   };
 
-  // The relay is created below; the feed asks it how many players are held.
-  let relay: Relay | null = null;
+  // The registry is created below; the feed asks it how many players are held.
+  let registry: SessionRegistry | null = null;
   const feed: StatusFeed = orchestrator
     ? createStatusFeed({
         source: orchestrator,
@@ -120,7 +120,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         degradedIntervalMs: config.statusIntervalDegradedMs,
         heldIntervalMs: config.statusIntervalHeldMs,
         timeoutMs: config.statusTimeoutMs,
-        held: () => relay?.heldCount ?? 0,
+        held: () => registry?.heldCount ?? 0,
       })
     : disabledFeed();
 
@@ -179,7 +179,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         onAuthOk: () => auth?.accepted(),
       })
     : null;
-  // Filled in once the relay exists: the stream ids our live sessions run.
+  // Filled in once the registry exists: the stream ids our live sessions run.
   let runningStreams = (): Set<string> => new Set();
   const reconciler = outbox
     ? new StreamReconciler({
@@ -227,7 +227,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     );
   });
 
-  relay = new Relay({
+  registry = new SessionRegistry({
     clock,
     lingerMs: config.lingerMs,
     holdMaxMs: config.holdMaxMs,
@@ -251,10 +251,10 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     onFirstHeld: () => feed.kick(),
     onFailover: () => metrics.failovers.inc(),
   });
-  const theRelay = relay;
+  const theRegistry = registry;
   runningStreams = () => {
     const ids = new Set<string>();
-    for (const s of theRelay.listSessions()) {
+    for (const s of theRegistry.listSessions()) {
       const id = s.actor.getSnapshot().context.streamId;
       if (id) ids.add(id);
     }
@@ -267,7 +267,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const tick = () => {
     keepAlive.tick(clock.now());
     monitor.check(clock.now());
-    theRelay.contentFailures.sweep();
+    theRegistry.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
   };
   housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
@@ -282,14 +282,14 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     feed: () => feed.current(),
     sessionsByState: () => {
       const out: Record<string, number> = {};
-      for (const s of theRelay.listSessions()) {
+      for (const s of theRegistry.listSessions()) {
         const name = stateName(s.actor.getSnapshot().value);
         out[name] = (out[name] ?? 0) + 1;
       }
       return out;
     },
-    clients: () => theRelay.playerCount,
-    queueDepth: () => theRelay.heldCount,
+    players: () => theRegistry.playerCount,
+    queueDepth: () => theRegistry.heldCount,
     totals,
     ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
   });
@@ -317,7 +317,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   // What the API and the inspector show.
   const views = {
-    relay,
+    registry,
     hub,
     history,
     feed,
@@ -329,7 +329,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     simControlUrl: opts.simControlUrl,
   };
   const app = await buildServer({
-    relay,
+    registry,
     readiness,
     connection: { clock, keepAlive, monitor, metrics, log },
     metrics,
@@ -353,7 +353,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     get recovery() {
       return recovery;
     },
-    relay,
+    registry,
     broker,
     feed,
     metrics,
@@ -365,9 +365,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     },
     close() {
       closing ??= (async () => {
-        // Stop accepting first; live players are ended by the relay.
+        // Stop accepting first; live players are ended by the registry.
         app.server.close();
-        const clean = await theRelay.shutdown(config.shutdownGraceMs);
+        const clean = await theRegistry.shutdown(config.shutdownGraceMs);
         stopTimers();
         app.server.closeAllConnections();
         await app.close();
@@ -397,7 +397,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       feedSub.unsubscribe();
       feed.close();
       broker.close();
-      theRelay.abandon();
+      theRegistry.abandon();
       app.server.closeAllConnections();
       app.server.close();
       await Promise.allSettled([engineClient.destroy(), orchestrator?.destroy()]);

@@ -19,14 +19,14 @@ test('no file under src/ imports across a forbidden arrow', () => {
 
 test('a new forbidden arrow fails, naming the file, the line and the arrow', () => {
   const sample = new Map([
-    ['src/machines/sample.machine.ts', "import { setup } from 'xstate';\nimport type { X } from '../core/relay.ts';\n"],
+    ['src/machines/sample.machine.ts', "import { setup } from 'xstate';\nimport type { X } from '../core/session-registry.ts';\n"],
     ['src/domain/sample.ts', "export type { Y } from '../errors.ts';\nconst z: import('./ok.ts').Z = 1;\n"],
     ['src/adapters/engine/sample.ts', "import '../../core/side-effect.ts';\n"],
     ['src/fanout/sample.ts', "export * from '../machines/session.machine.ts';\n"],
-    ['src/server/sample.ts', "import type { Relay } from '../core/relay.ts';\n"],
+    ['src/server/sample.ts', "import type { SessionRegistry } from '../core/session-registry.ts';\n"],
   ]);
   expect(violations(sample).map(describeViolation)).toEqual([
-    expect.stringMatching(/^src\/machines\/sample\.machine\.ts:2 → src\/core\/relay\.ts \(src\/machines\//),
+    expect.stringMatching(/^src\/machines\/sample\.machine\.ts:2 → src\/core\/session-registry\.ts \(src\/machines\//),
     expect.stringMatching(/^src\/domain\/sample\.ts:1 → src\/errors\.ts \(src\/domain\//),
     expect.stringMatching(/^src\/adapters\/engine\/sample\.ts:1 → src\/core\/side-effect\.ts \(src\/adapters\//),
     expect.stringMatching(/^src\/fanout\/sample\.ts:1 → src\/machines\/session\.machine\.ts \(src\/fanout\//),

@@ -67,9 +67,9 @@ async function quietEnd(world: ChaosWorld): Promise<RunRecord> {
     runOf: world.runOf,
     faults: world.faults,
     end: {
-      sessions: acerelay.relay.sessionCount,
-      players: acerelay.relay.playerCount,
-      held: acerelay.relay.heldCount,
+      sessions: acerelay.registry.sessionCount,
+      players: acerelay.registry.playerCount,
+      held: acerelay.registry.heldCount,
       queue: broker.queue.length,
       slots: broker.slots.length,
     },

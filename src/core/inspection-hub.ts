@@ -57,7 +57,7 @@ export class InspectionHub {
     return () => this.listeners.delete(listener);
   }
 
-  /** Called by the relay right before it starts an actor. */
+  /** Called by the session registry right before it starts an actor. */
   created(actor: string, machine: MachineKind, session: string, input: unknown): void {
     this.known.set(actor, { machine, session, recent: [], last: null });
     this.pending.set(actor, input);

@@ -1,5 +1,5 @@
 /**
- * What the relay needs from a player's connection: the socket side of the player machine's
+ * What a player actor needs from its connection: the socket side of the player machine's
  * actions. The HTTP layer implements it (src/server/player-connection.ts); pure tests record it.
  */
 import type { PlayerError, PlayerOutcome } from '../machines/player.machine.ts';

@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import type { EngineClient } from '../adapters/engine/client.ts';
 import { bodyFailureOf, isSessionGone, upstreamFailureOf, type UpstreamFailureCode } from '../adapters/engine/errors.ts';
 import { discard } from '../adapters/http-errors.ts';
-import type { UpstreamPort } from './relay.ts';
+import type { UpstreamPort } from './session-actors.ts';
 import type { UpstreamValve } from '../fanout/channel.ts';
 import type { Logger } from '../log.ts';
 

@@ -1,9 +1,9 @@
 /**
- * The Fastify instance: routes wired to the relay, one error shape, settings for endless
+ * The Fastify instance: routes wired to the registry, one error shape, settings for endless
  * responses (no handler or connection timeouts: a stream lasts as long as the player wants).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Relay } from '../core/relay.ts';
+import type { SessionRegistry } from '../core/session-registry.ts';
 import type { Logger } from '../log.ts';
 import { AcerelayError } from '../errors.ts';
 import { errorHeaders } from './error-reply.ts';
@@ -13,7 +13,7 @@ import type { ConnectionDeps } from './player-connection.ts';
 import type { Metrics } from '../metrics.ts';
 
 export interface ServerDeps {
-  relay: Relay;
+  registry: SessionRegistry;
   readiness: Readiness;
   connection: ConnectionDeps;
   metrics: Metrics;
@@ -28,7 +28,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Typed as the base logger so route modules take the plain FastifyInstance.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    // Players are logged by the relay (connect, outcome); per-request lines would only repeat them.
+    // Players are logged by the stream route and their connection (connect, outcome); per-request lines would only repeat them.
     logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: 0,
     requestTimeout: 0,
@@ -54,8 +54,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, retry_after: null } }),
   );
 
-  streamRoutes(app, deps.relay, deps.connection);
-  statusRoutes(app, deps.relay, deps.readiness);
+  streamRoutes(app, deps.registry, deps.connection);
+  statusRoutes(app, deps.registry, deps.readiness);
   app.get('/metrics', { preHandler: deps.metricsGuard ?? (async () => {}) }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();

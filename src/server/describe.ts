@@ -1,9 +1,9 @@
 /** JSON views of live sessions and players (status route, API, inspector). */
-import type { Relay, SessionRecord } from '../core/relay.ts';
+import type { SessionRegistry, SessionRecord } from '../core/session-registry.ts';
 import { sessionPhase } from '../machines/session.machine.ts';
 import { stateName } from '../machines/state-name.ts';
 
-export function describeSession(relay: Relay, s: SessionRecord) {
+export function describeSession(registry: SessionRegistry, s: SessionRecord) {
   const snap = s.actor.getSnapshot();
   const c = snap.context;
   return {
@@ -19,10 +19,10 @@ export function describeSession(relay: Relay, s: SessionRecord) {
     wait: c.wait,
     failovers: c.failovers,
     last_problem: c.lastProblem,
-    players: relay
+    players: registry
       .listPlayers()
       .filter((p) => p.sessionId === s.id)
-      .map((p) => relay.describePlayer(p)),
+      .map((p) => registry.describePlayer(p)),
     bytes_in: s.channel.bytesIn,
     bytes_out: s.channel.bytesOut,
     created_at: s.createdAt,

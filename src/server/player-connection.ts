@@ -67,10 +67,10 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     });
   }
 
-  /** The relay's id for this player (for log lines). */
+  /** The registry's id for this player (for log lines). */
   private playerId: string | null = null;
 
-  /** Connects the connection to its player actor once the relay created it. */
+  /** Connects the connection to its player actor once the registry created it. */
   bind(send: (event: PlayerEvent) => void, playerId?: string): void {
     this.send = send;
     this.playerId = playerId ?? null;

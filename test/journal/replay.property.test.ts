@@ -84,7 +84,7 @@ test('replaying the journal gives every session and player the state its live ac
               else w.poll(STATUSES[st.name]!(), engines);
               break;
             case 'fail': {
-              const sessions = w.relay.listSessions().filter((s) => s.actor.getSnapshot().matches('running'));
+              const sessions = w.registry.listSessions().filter((s) => s.actor.getSnapshot().matches('running'));
               if (sessions.length) w.failUpstream(sessions[st.index % sessions.length]!.id);
               break;
             }

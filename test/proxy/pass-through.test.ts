@@ -27,7 +27,7 @@ describe('the size of the pass-through parameters', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_parameter');
     expect((await fetch(url, { method: 'HEAD' })).status).toBe(400);
-    expect(stack.acerelay.relay.sessionCount).toBe(0);
+    expect(stack.acerelay.registry.sessionCount).toBe(0);
     // Nothing was journaled: the next entry number follows the one taken above.
     expect(stack.acerelay.hub.nextSeq()).toBe(seqBefore + 1);
   });

@@ -19,7 +19,7 @@ export interface ImportRule {
 export const RULES: ImportRule[] = [
   { from: 'src/domain/', forbidden: ['src/!domain/', 'packages'], why: 'the vocabulary imports nothing but itself' },
   { from: 'src/machines/', forbidden: ['src/core/', 'src/adapters/', 'src/server/'], why: 'machines are pure: their hands are provided by core' },
-  { from: 'src/adapters/', forbidden: ['src/core/'], why: 'adapters know the outside world, not the relay' },
+  { from: 'src/adapters/', forbidden: ['src/core/'], why: 'adapters know the outside world, not the core that uses them' },
   { from: 'src/fanout/', forbidden: ['src/machines/', 'src/adapters/'], why: 'the byte path knows neither machines nor adapters' },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * A world without I/O for the machines: the real relay, broker and machines on a
+ * A world without I/O for the machines: the real registry, broker and machines on a
  * ManualClock, with an orchestrator status, engines, provisioning and upstreams that the
  * test scripts. Every actor transition lands in `trace` as [t, actor, state, event].
  */
@@ -7,7 +7,8 @@ import { BehaviorSubject } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import { ManualClock } from '../../src/clock.ts';
 import { EngineBroker } from '../../src/core/engine-broker.ts';
-import { Relay, type ActorObserver, type EnginePort, type UpstreamPort } from '../../src/core/relay.ts';
+import { SessionRegistry, type ActorObserver } from '../../src/core/session-registry.ts';
+import type { EnginePort, UpstreamPort } from '../../src/core/session-actors.ts';
 import { countingIds } from '../../src/core/ids.ts';
 import type { FeedState } from '../../src/adapters/status-feed.ts';
 import type { EngineInfo, OrchestratorStatus, ProvisionResult, StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
@@ -60,7 +61,7 @@ export class PureWorld {
   readonly stops: string[] = [];
   readonly feed$: BehaviorSubject<FeedState>;
   readonly broker: EngineBroker;
-  readonly relay: Relay;
+  readonly registry: SessionRegistry;
   readonly upstreams: PendingUpstream[] = [];
   /** Script: what the next provisioning calls do. */
   provisionScript: Array<{ delayMs: number; fail?: Error; engine?: EngineInfo }> = [];
@@ -133,7 +134,7 @@ export class PureWorld {
         this.clock.clearTimeout(h);
       };
     };
-    this.relay = new Relay({
+    this.registry = new SessionRegistry({
       clock: this.clock,
       lingerMs: opts.lingerMs ?? 10_000,
       holdMaxMs: opts.holdMaxMs ?? 60_000,
@@ -187,18 +188,18 @@ export class PureWorld {
         rec.error = error;
       },
     };
-    const player = this.relay.connect(parseStreamRequest(params), io);
+    const player = this.registry.connect(parseStreamRequest(params), io);
     rec.id = player.id;
     return rec;
   }
 
   disconnect(p: RecordedPlayer): void {
-    this.relay.player(p.id)?.actor.send({ type: 'DISCONNECTED' });
+    this.registry.player(p.id)?.actor.send({ type: 'DISCONNECTED' });
   }
 
   state(p: RecordedPlayer): string {
-    const c = this.relay.player(p.id);
-    return c ? this.relay.describePlayer(c).state : 'gone';
+    const c = this.registry.player(p.id);
+    return c ? this.registry.describePlayer(c).state : 'gone';
   }
 
   /** Fails the newest live upstream of a session. */
