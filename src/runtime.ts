@@ -13,7 +13,9 @@ import { EngineBroker } from './core/engine-broker.ts';
 import { SessionRegistry } from './core/session-registry.ts';
 import { createUpstreamReader } from './core/upstream-reader.ts';
 import { StopJanitor } from './core/stop-janitor.ts';
-import { Outbox } from './core/event-outbox.ts';
+import { Outbox, type EventPort } from './core/event-outbox.ts';
+import type { ProvisionGate } from './core/provision-gate.ts';
+import type { BrokerPort } from './core/session-actors.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
@@ -64,6 +66,24 @@ export interface RuntimeOptions {
   simControlUrl?: string;
   /** Longest pause between stream-event retries (30 s; the chaos harness shortens it). */
   outboxMaxBackoffMs?: number;
+  /** Changes to ports before they are wired (the chaos harness's planted faults); production sets none. */
+  ports?: PortHooks;
+}
+
+/**
+ * Ports changed before they are wired, as undici's `Dispatcher.compose` wraps a dispatcher.
+ * The chaos harness plants its deliberate bugs through these (src/chaos/planted-faults.ts), in
+ * its own acerelay only: two harness runs in one process never share one.
+ */
+export interface PortHooks {
+  /** The broker as sessions use it. */
+  broker?: (broker: BrokerPort) => BrokerPort;
+  /** Makes the provisioning gate (a subclass may change how a block is probed). */
+  gate?: (concurrency: number, probeIntervalMs: number) => ProvisionGate;
+  /** Where sessions' stream events go (the journal writer, which hands them to the outbox). */
+  streamEvents?: (sink: StreamEventSink) => StreamEventSink;
+  /** The orchestrator as the outbox delivers stream events to it. */
+  orchestratorEvents?: (port: EventPort) => EventPort;
 }
 
 const HOUSEKEEPING_MS = 500;
@@ -131,6 +151,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       pendingStops: (origin) => janitor.pendingOn(origin),
       provisionConcurrency: config.provisionConcurrency,
       probeIntervalMs: config.probeIntervalMs,
+      gate: opts.ports?.gate?.(config.provisionConcurrency, config.probeIntervalMs),
       singleEngineUrl: orchestrator ? undefined : config.engineUrl,
       fallbackEngineUrl: orchestrator ? config.engineUrl : undefined,
       orchestrator: orchestrator
@@ -165,11 +186,11 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   const outbox = orchestrator
     ? new Outbox({
-        port: {
+        port: hooked(opts.ports?.orchestratorEvents, {
           streamStarted: (ev) => orchestrator.streamStarted(ev),
           streamEnded: (ev) => orchestrator.streamEnded(ev),
           startedStreams: async () => new Map((await orchestrator.streams({ status: 'started' })).map((s) => [s.id, s.containerId])),
-        },
+        }),
         clock,
         logger: log.child({ part: 'outbox' }),
         persistence: journal,
@@ -204,7 +225,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     if (state.kind === 'fresh') lastFresh = state;
   });
   const journalWriter = new JournalWriter(hub, journal, outbox);
-  const events: StreamEventSink = orchestrator ? journalWriter : noStreamEvents;
+  const events: StreamEventSink = hooked(opts.ports?.streamEvents, orchestrator ? journalWriter : noStreamEvents);
 
   const recover = () =>
     recoverAfterRestart({
@@ -233,7 +254,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     holdMaxMs: config.holdMaxMs,
     queueMax: config.queueMax,
     bufferBytes: config.bufferBytes,
-    broker,
+    broker: hooked(opts.ports?.broker, broker),
     engine: enginePort,
     upstream: createUpstreamReader({
       engine: engineClient,
@@ -403,6 +424,10 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       await Promise.allSettled([engineClient.destroy(), orchestrator?.destroy()]);
     },
   };
+}
+
+function hooked<T>(hook: ((port: T) => T) | undefined, port: T): T {
+  return hook ? hook(port) : port;
 }
 
 /** How often the orchestrator's stream list is compared with ours when nothing else asks for it. */

@@ -1,7 +1,7 @@
 /**
  * The layout's import arrows (docs/architecture.md): the vocabulary imports nothing, machines
  * nothing from core, adapters or server, adapters nothing from core, the byte path nothing
- * from machines or adapters.
+ * from machines or adapters, and core nothing from the chaos harness.
  */
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -23,6 +23,7 @@ test('a new forbidden arrow fails, naming the file, the line and the arrow', () 
     ['src/domain/sample.ts', "export type { Y } from '../errors.ts';\nconst z: import('./ok.ts').Z = 1;\n"],
     ['src/adapters/engine/sample.ts', "import '../../core/side-effect.ts';\n"],
     ['src/fanout/sample.ts', "export * from '../machines/session.machine.ts';\n"],
+    ['src/core/sample.ts', "// import { plant } from '../chaos/planted-faults.ts';\nimport type { PlantedFault } from '../chaos/planted-faults.ts';\n"],
     ['src/server/sample.ts', "import type { SessionRegistry } from '../core/session-registry.ts';\n"],
   ]);
   expect(violations(sample).map(describeViolation)).toEqual([
@@ -30,5 +31,6 @@ test('a new forbidden arrow fails, naming the file, the line and the arrow', () 
     expect.stringMatching(/^src\/domain\/sample\.ts:1 → src\/errors\.ts \(src\/domain\//),
     expect.stringMatching(/^src\/adapters\/engine\/sample\.ts:1 → src\/core\/side-effect\.ts \(src\/adapters\//),
     expect.stringMatching(/^src\/fanout\/sample\.ts:1 → src\/machines\/session\.machine\.ts \(src\/fanout\//),
+    expect.stringMatching(/^src\/core\/sample\.ts:2 → src\/chaos\/planted-faults\.ts \(src\/core\//),
   ]);
 });

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ChaosWorld } from './world.ts';
 import type { Cmd, Model } from './commands.ts';
 import { INVARIANTS, type InvariantResult, type RunRecord } from './invariants.ts';
+import type { PlantedFault } from './planted-faults.ts';
 
 export interface RunOutcome {
   commands: string[];
@@ -17,8 +18,8 @@ export interface RunOutcome {
   provisions: number;
 }
 
-export async function runOnce(cmds: Iterable<Cmd>): Promise<RunOutcome> {
-  const world = await ChaosWorld.start();
+export async function runOnce(cmds: Iterable<Cmd>, plant: PlantedFault | null = null): Promise<RunOutcome> {
+  const world = await ChaosWorld.start(plant);
   const started = world.clock.now();
   const commands: string[] = [];
   try {

@@ -15,6 +15,7 @@ import { createAcerelay, type Acerelay } from '../runtime.ts';
 import { silentLogger } from '../log.ts';
 import type { JournalEntry } from '../domain/journal.ts';
 import { ChaosPlayer, type PlayerLog } from './player.ts';
+import { plantedPorts, type PlantedFault } from './planted-faults.ts';
 
 /** acerelay's configuration for chaos runs: the defaults scaled down to seconds. */
 export const CHAOS_ENV: Record<string, string> = {
@@ -76,16 +77,18 @@ export class ChaosWorld {
     readonly config: Config,
     readonly dataDir: string,
     clock: ManualClock,
+    /** The deliberate bug planted in this world's acerelay (every run of it), if any. */
+    readonly plant: PlantedFault | null,
   ) {
     this.clock = clock;
   }
 
-  static async start(): Promise<ChaosWorld> {
+  static async start(plant: PlantedFault | null = null): Promise<ChaosWorld> {
     const clock = new ManualClock(Date.UTC(2026, 10, 27, 12, 0, 0));
     const sim = await startSimulator({ ...CHAOS_SIM, clock });
     const dataDir = mkdtempSync(join(tmpdir(), 'acerelay-chaos-'));
     const { config } = loadConfig([], { ...CHAOS_ENV, ACERELAY_ORCH_URL: sim.url, ACERELAY_DATA_DIR: dataDir });
-    const world = new ChaosWorld(sim, config, dataDir, clock);
+    const world = new ChaosWorld(sim, config, dataDir, clock, plant);
     await world.startAcerelay();
     return world;
   }
@@ -153,7 +156,7 @@ export class ChaosWorld {
 
   async startAcerelay(): Promise<void> {
     const run = ++this.runs;
-    const acerelay = await createAcerelay(this.config, { logger: silentLogger, clock: this.clock, outboxMaxBackoffMs: 5_000 });
+    const acerelay = await createAcerelay(this.config, { logger: silentLogger, clock: this.clock, outboxMaxBackoffMs: 5_000, ports: plantedPorts(this.plant) });
     acerelay.hub.subscribe((entry) => {
       this.entries.push(entry);
       if (entry.machine === 'session' && !this.runOf.has(entry.actor)) this.runOf.set(entry.actor, run);

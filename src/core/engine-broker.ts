@@ -20,7 +20,6 @@ import type { Wait } from '../domain/session.ts';
 import { blockAfterProvisioning } from '../adapters/orchestrator/errors.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
-import { planted } from '../chaos/planted-faults.ts';
 
 export type Grant = { kind: 'engine'; engine: EngineRef } | { kind: 'provision'; probe: boolean };
 export type BrokerUpdate = { type: 'wait'; wait: Wait } | { type: 'granted'; grant: Grant };
@@ -56,6 +55,8 @@ export interface BrokerOptions {
   suspectMs?: number;
   /** Sessions on an engine (by origin) whose stop has not landed yet: they still take room. */
   pendingStops?: (origin: string) => number;
+  /** When provisioning calls may go out (a ProvisionGate of `provisionConcurrency` and `probeIntervalMs` unless given). */
+  gate?: ProvisionGate;
 }
 
 interface Pending extends AcquireRequest {
@@ -108,7 +109,7 @@ export class EngineBroker {
     private readonly opts: BrokerOptions,
     initialFeed: FeedState,
   ) {
-    this.gate = new ProvisionGate(opts.provisionConcurrency, opts.probeIntervalMs);
+    this.gate = opts.gate ?? new ProvisionGate(opts.provisionConcurrency, opts.probeIntervalMs);
     this.feed = initialFeed;
   }
 
@@ -136,7 +137,7 @@ export class EngineBroker {
     this.dropSlot(req.sessionId);
     this.queue = this.queue.filter((p) => p.sessionId !== req.sessionId);
     const pending: Pending = { ...req, lastWait: null };
-    const at = planted('queue-out-of-order') ? 0 : this.queue.findIndex((p) => p.seq > req.seq);
+    const at = this.queue.findIndex((p) => p.seq > req.seq);
     if (at < 0) this.queue.push(pending);
     else this.queue.splice(at, 0, pending);
     this.pump();

@@ -23,7 +23,6 @@ import { isAuthRefusal, isTransient, type OrchestratorError } from '../adapters/
 import type { OutboxItem, OutboxStore, OutboxType } from '../domain/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import { planted } from '../chaos/planted-faults.ts';
 
 export interface EventPort {
   streamStarted(ev: StreamStartedEvent): Promise<unknown>;
@@ -173,9 +172,6 @@ export class Outbox {
         await this.opts.port.streamStarted(ev);
         // Its end may already be queued behind it: then it is not live any more.
         if (!q.items.some((i) => i.type === 'stream_ended')) this.announced.set(streamId, ev);
-        this.finishItem(item, 'delivered');
-      } else if (planted('end-unknown-id')) {
-        await this.opts.port.streamEnded({ ...(item.payload as StreamEndedEvent), streamId: `${streamId}-x` });
         this.finishItem(item, 'delivered');
       } else {
         const containerId = await this.listedUnder(streamId);

@@ -14,7 +14,6 @@ import type { Channel } from '../fanout/channel.ts';
 import type { ContentFailures } from './content-failures.ts';
 import type { IdSource } from './ids.ts';
 import { sessionGuards } from './session-guards.ts';
-import { planted } from '../chaos/planted-faults.ts';
 
 export interface EnginePort {
   start(engineBase: string, req: StartRequest, signal?: AbortSignal): Promise<StartedPlayback>;
@@ -116,7 +115,6 @@ export function provideSession(ports: SessionPorts, channel: Channel, log: Logge
         if (!context.streamId) return;
         log.info({ stream: context.streamId, reason: params.reason }, 'engine session ended');
         if (!context.engine?.managed) return;
-        if (params.reason === 'client_left' && planted('skip-stream-ended-on-linger')) return;
         events.ended({ containerId: context.engine.containerId, streamId: context.streamId, reason: params.reason }, context.sessionId);
       },
       rememberContentFailure: ({ context }) => {

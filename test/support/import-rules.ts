@@ -21,6 +21,7 @@ export const RULES: ImportRule[] = [
   { from: 'src/machines/', forbidden: ['src/core/', 'src/adapters/', 'src/server/'], why: 'machines are pure: their hands are provided by core' },
   { from: 'src/adapters/', forbidden: ['src/core/'], why: 'adapters know the outside world, not the core that uses them' },
   { from: 'src/fanout/', forbidden: ['src/machines/', 'src/adapters/'], why: 'the byte path knows neither machines nor adapters' },
+  { from: 'src/core/', forbidden: ['src/chaos/'], why: 'planted faults come in through the runtime, never from core' },
 ];
 
 export interface Arrow {
