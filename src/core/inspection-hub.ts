@@ -9,6 +9,8 @@ import type { InspectionEvent } from 'xstate';
 import type { Clock } from '../clock.ts';
 import { stateName } from '../machines/state-name.ts';
 import type { JournalEntry, MachineKind, SerializedEvent, StateValue } from '../domain/journal.ts';
+import { recoveryFacts, type SessionContext } from '../machines/session.machine.ts';
+import { MACHINE_VERSIONS } from '../machines/versions.ts';
 
 export type HubListener = (entry: JournalEntry) => void;
 
@@ -85,9 +87,13 @@ export class InspectionHub {
       state: stateName(snap.value),
       value: snap.value,
       status: snap.status ?? 'active',
-      facts: facts(known.machine, snap.context ?? {}),
+      facts: facts(known.machine, snap.value, snap.context ?? {}),
     };
-    if (isInit) entry.input = input ?? null;
+    if (isInit) {
+      entry.input = input ?? null;
+      // The stored format these entries follow: a crash recovery replays only its own version.
+      entry.facts.machine_version = MACHINE_VERSIONS[known.machine];
+    }
     known.recent.push(entry);
     if (known.recent.length > RECENT_PER_ACTOR) known.recent.splice(0, known.recent.length - RECENT_PER_ACTOR);
     known.last = entry;
@@ -157,7 +163,7 @@ function toJson(v: unknown): unknown {
   }
 }
 
-function facts(machine: MachineKind, c: Record<string, unknown>): Record<string, unknown> {
+function facts(machine: MachineKind, value: StateValue, c: Record<string, unknown>): Record<string, unknown> {
   if (machine === 'player') {
     return { outcome: c.outcome ?? null, error: c.error ?? null, phase: (c.phase as { kind?: string } | null)?.kind ?? null };
   }
@@ -172,6 +178,7 @@ function facts(machine: MachineKind, c: Record<string, unknown>): Record<string,
     failovers: c.failovers ?? 0,
     last_problem: c.lastProblem ?? null,
     failure: c.failure ?? null,
+    recovery: recoveryFacts(value, c as unknown as SessionContext),
   };
 }
 

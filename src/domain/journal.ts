@@ -3,6 +3,7 @@
  * events, engine cleanups), whatever keeps it. adapters/journal/journal.ts keeps it in SQLite.
  * Types only. Entries and their state values are a stored format: see `facts.machine_version`.
  */
+import type { Source } from './stream.ts';
 
 export type MachineKind = 'session' | 'player';
 
@@ -98,4 +99,27 @@ export interface CleanupStore {
 export interface JournalStore extends EntryStore, OutboxStore, CleanupStore {
   /** Whether writes reach their store now (history and recovery read from it); meanwhile they wait in memory. */
   readonly available: boolean;
+}
+
+/**
+ * What a crash recovery needs of a session, in words that do not depend on its machine's
+ * states: written into every session entry (`facts.recovery`), read instead of a replay when
+ * the entries were written by another version of the session machine (`facts.machine_version`
+ * of its `created` entry).
+ */
+export interface RecoveryFacts {
+  /** The engine the session was given (null before it has one, or after it left one). */
+  container_id: string | null;
+  /** Where that engine answers (`http://host:port`). */
+  engine_base: string | null;
+  /** Whether the orchestrator manages that engine (only then do stream events go out). */
+  managed: boolean;
+  /** The `pid` of its starts on that engine. */
+  pid: string | null;
+  /** Where its engine session is stopped (null while none runs, or when the engine gave none). */
+  command_url: string | null;
+  /** The stream id announced with stream_started and not ended yet. */
+  stream_id: string | null;
+  /** A start sent and not answered: the engine may hold a session of this content under `pid`. */
+  start_in_flight: Source | null;
 }

@@ -16,6 +16,7 @@
 import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
 import type { EndReason, EngineRef, Source, StartedPlayback } from '../domain/stream.ts';
 import type { SessionFailure, SessionPhase, Wait } from '../domain/session.ts';
+import type { RecoveryFacts, StateValue } from '../domain/journal.ts';
 
 export interface SessionInput {
   sessionId: string;
@@ -520,6 +521,25 @@ export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   // START_PATIENCE_MS means players are held, not left without bytes.
   if (context.lastProblem !== null || context.exclude.length > 0 || context.slowStart) return { kind: 'slow' };
   return { kind: 'starting' };
+}
+
+/**
+ * What a crash recovery needs of this session, in words that do not depend on this machine's
+ * states (journaled as `facts.recovery`, so a later version of the machine can act on them).
+ */
+export function recoveryFacts(value: StateValue, context: SessionContext): RecoveryFacts {
+  const { engine, playback, pid } = context;
+  // A start goes out from `starting` (and again after `start_backoff`): until its answer is in, the engine may hold a session.
+  const startSent = value === 'starting' || value === 'start_backoff';
+  return {
+    container_id: engine?.containerId ?? null,
+    engine_base: engine?.base ?? null,
+    managed: engine?.managed ?? false,
+    pid: pid ?? null,
+    command_url: playback?.commandUrl ?? null,
+    stream_id: context.streamId ?? null,
+    start_in_flight: startSent && !playback && engine && pid ? context.source : null,
+  };
 }
 
 export function phaseEquals(a: SessionPhase | null, b: SessionPhase): boolean {

@@ -9,6 +9,8 @@ import { PureWorld, engineInfo, healthyStatus, type RecordedPlayer } from '../su
 import { InspectionHub } from '../../src/core/inspection-hub.ts';
 import { Journal } from '../../src/adapters/journal/journal.ts';
 import { replayPlayer, replaySession } from '../../src/core/replay.ts';
+import { recoveryFacts } from '../../src/machines/session.machine.ts';
+import { MACHINE_VERSIONS } from '../../src/machines/versions.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { OrchestratorStatus } from '../../src/adapters/orchestrator/types.ts';
 
@@ -42,7 +44,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 10, max: 40_000 }) }),
 );
 
-test('replaying the journal gives every session and player the state its live actor had', async () => {
+test('replaying the journal gives every session and player the state its live actor had, and the recovery facts journaled with it', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
       const { journal } = Journal.open({ dir: '.', filename: ':memory:', clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} }, logger: silentLogger });
@@ -110,6 +112,9 @@ test('replaying the journal gives every session and player the state its live ac
           sessions++;
           const replayed = replaySession(entries);
           expect(replayed, id).not.toBeNull();
+          // What a later version of the machine would recover from says what the replay says.
+          expect(entries[0]!.facts.machine_version, id).toBe(MACHINE_VERSIONS.session);
+          expect(entries.at(-1)!.facts.recovery, id).toEqual(recoveryFacts(replayed!.value, replayed!.context));
           expect({ value: replayed!.value, ctx: pick(replayed!.context as unknown as Record<string, unknown>) }, id).toEqual({ value: live.value, ctx: pick(live.context) });
         } else {
           const replayed = replayPlayer(entries);
