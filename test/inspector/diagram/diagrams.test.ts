@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { and, createMachine, not, setup } from 'xstate';
-import { DIAGRAM_SOURCES, generateDiagram, generateDiagrams } from '../../src/inspector/diagram/machines.ts';
-import { guardLabel, machineGraph } from '../../src/inspector/diagram/machine-graph.ts';
-import { toDot } from '../../src/inspector/diagram/dot.ts';
-import { renderSvg } from '../../src/inspector/diagram/render.ts';
-import { sessionMachine } from '../../src/machines/session.machine.ts';
-import { playerMachine } from '../../src/machines/player.machine.ts';
+import { DIAGRAM_SOURCES, generateDiagram, generateDiagrams } from '../../../src/inspector/diagram/machines.ts';
+import { guardLabel, machineGraph } from '../../../src/inspector/diagram/machine-graph.ts';
+import { toDot } from '../../../src/inspector/diagram/dot.ts';
+import { renderSvg } from '../../../src/inspector/diagram/render.ts';
+import { sessionMachine } from '../../../src/machines/session.machine.ts';
+import { playerMachine } from '../../../src/machines/player.machine.ts';
 
-const DOCS = fileURLToPath(new URL('../../docs/machines/', import.meta.url));
+const DOCS = fileURLToPath(new URL('../../../docs/machines/', import.meta.url));
 
 function committed(file: string): string {
   try {

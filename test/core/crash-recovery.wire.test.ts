@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runAcerelay, type Child } from '../support/child.ts';
 import { startSimulator, type Simulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually, play, sleep } from '../support/stack.ts';
-import { addFinishedSessions, confirmedStarts } from './journal-files.ts';
+import { addFinishedSessions, confirmedStarts } from '../adapters/journal/journal-files.ts';
 
 const children: Child[] = [];
 let sim: Simulator | null = null;

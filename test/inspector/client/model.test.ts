@@ -1,9 +1,9 @@
 /** The page's pure rules: StateValue → diagram ids, state at a replay step, the edge taken. */
 import { describe, expect, it } from 'vitest';
-import { activeIds, actorsAt, eventName, previousOf, statePaths, summarize, takenEdges, type Entry, type StateValue } from '../../src/inspector/client/model.ts';
-import { machineGraph } from '../../src/inspector/diagram/machine-graph.ts';
-import { sessionMachine } from '../../src/machines/session.machine.ts';
-import { playerMachine } from '../../src/machines/player.machine.ts';
+import { activeIds, actorsAt, eventName, previousOf, statePaths, summarize, takenEdges, type Entry, type StateValue } from '../../../src/inspector/client/model.ts';
+import { machineGraph } from '../../../src/inspector/diagram/machine-graph.ts';
+import { sessionMachine } from '../../../src/machines/session.machine.ts';
+import { playerMachine } from '../../../src/machines/player.machine.ts';
 
 let seq = 0;
 function entry(actor: string, machine: Entry['machine'], value: StateValue, event: string | null): Entry {

@@ -8,9 +8,9 @@ import {
   OrchestratorError,
   OrchestratorHttpError,
   ProvisionError,
-} from '../../src/adapters/orchestrator/index.ts';
-import { EngineUnreachableError } from '../../src/adapters/engine/index.ts';
-import { control, engineClient, orchestrator, rejection, startSim, waitFor } from './helpers.ts';
+} from '../../../src/adapters/orchestrator/index.ts';
+import { EngineUnreachableError } from '../../../src/adapters/engine/index.ts';
+import { control, engineClient, orchestrator, rejection, startSim, waitFor } from '../helpers.ts';
 
 async function provisionError(p: Promise<unknown>): Promise<ProvisionError> {
   const err = await rejection(p);

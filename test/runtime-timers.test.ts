@@ -1,10 +1,10 @@
 /** A day of uptime must not pile up timers: idle acerelay on virtual time keeps a constant few. */
 import { expect, test } from 'vitest';
-import { ManualClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createAcerelay } from '../../src/runtime.ts';
-import { silentLogger } from '../../src/log.ts';
-import { tempDataDir } from '../support/stack.ts';
+import { ManualClock } from '../src/clock.ts';
+import { loadConfig } from '../src/config.ts';
+import { createAcerelay } from '../src/runtime.ts';
+import { silentLogger } from '../src/log.ts';
+import { tempDataDir } from './support/stack.ts';
 
 test('an idle acerelay keeps the same handful of timers hour after hour', async () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 27));

@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Journal } from '../../src/adapters/journal/journal.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
-import type { JournalEntry } from '../../src/domain/journal.ts';
+import { Journal } from '../../../src/adapters/journal/journal.ts';
+import { ManualClock } from '../../../src/clock.ts';
+import { silentLogger } from '../../../src/log.ts';
+import type { JournalEntry } from '../../../src/domain/journal.ts';
 import { DAMAGE, addFinishedSessions, holdJournal } from './journal-files.ts';
 
 const open: Journal[] = [];

@@ -3,9 +3,9 @@ import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Journal } from '../../src/adapters/journal/journal.ts';
-import { systemClock, type Clock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
+import { Journal } from '../../../src/adapters/journal/journal.ts';
+import { systemClock, type Clock } from '../../../src/clock.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 /**
  * Adds `sessions` finished sessions (two entries of ~1 KB each) to the journal in `dir`,

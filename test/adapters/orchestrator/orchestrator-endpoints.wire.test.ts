@@ -9,8 +9,8 @@ import {
   OrchestratorError,
   OrchestratorHttpError,
   type StreamStartedEvent,
-} from '../../src/adapters/orchestrator/index.ts';
-import { IH, IH2, control, expectNoSecret, firstEngine, orchestrator, rejection, startSim } from './helpers.ts';
+} from '../../../src/adapters/orchestrator/index.ts';
+import { IH, IH2, control, expectNoSecret, firstEngine, orchestrator, rejection, startSim } from '../helpers.ts';
 
 function startedEvent(containerId: string, port: number, streamId: string, key = IH): StreamStartedEvent {
   return {

@@ -3,10 +3,10 @@ import { expect, test } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal } from '../../src/adapters/journal/journal.ts';
-import { JournalKeeper } from '../../src/adapters/journal/journal-keeper.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
+import { Journal } from '../../../src/adapters/journal/journal.ts';
+import { JournalKeeper } from '../../../src/adapters/journal/journal-keeper.ts';
+import { ManualClock } from '../../../src/clock.ts';
+import { silentLogger } from '../../../src/log.ts';
 
 test('a journal that cannot be opened is retried with backoff (1 s doubling to 60 s); when it opens the late-open hook runs once and the retries stop', () => {
   const blocker = join(mkdtempSync(join(tmpdir(), 'acerelay-keeper-')), 'blocker');

@@ -4,8 +4,8 @@
  * (quirk 2) as the adapter parses them.
  */
 import { describe, expect, it } from 'vitest';
-import { parseTimestamp } from '../../src/adapters/orchestrator/index.ts';
-import { control, orchestrator, sleep, startSim } from './helpers.ts';
+import { parseTimestamp } from '../../../src/adapters/orchestrator/index.ts';
+import { control, orchestrator, sleep, startSim } from '../helpers.ts';
 
 /** A parsed time must be a recent epoch-ms value from the simulator's (system) clock. */
 function expectRecent(t: number | null): void {

@@ -1,8 +1,8 @@
 /** The command line as a user meets it: bad configuration, help, and a graceful SIGTERM. */
 import { describe, expect, test } from 'vitest';
-import { runAcerelay } from '../support/child.ts';
-import { startSimulator } from '../../src/sim/index.ts';
-import { CONTENT, bytes, eventually, play, sleep } from '../support/stack.ts';
+import { runAcerelay } from './support/child.ts';
+import { startSimulator } from '../src/sim/index.ts';
+import { CONTENT, bytes, eventually, play, sleep } from './support/stack.ts';
 
 describe('configuration errors exit 2 with the variable named', () => {
   test.each([

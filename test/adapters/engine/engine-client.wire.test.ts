@@ -11,9 +11,9 @@ import {
   EngineHttpError,
   EngineSessionGoneError,
   type StartedPlayback,
-} from '../../src/adapters/engine/index.ts';
-import { simInfohashForId } from '../../src/sim/index.ts';
-import { IH, IH2, IH3, engineClient, firstEngine, hostRewriter, readSome, startSim, waitFor } from './helpers.ts';
+} from '../../../src/adapters/engine/index.ts';
+import { simInfohashForId } from '../../../src/sim/index.ts';
+import { IH, IH2, IH3, engineClient, firstEngine, hostRewriter, readSome, startSim, waitFor } from '../helpers.ts';
 
 const infohash = (value: string) => ({ kind: 'infohash' as const, value });
 

@@ -8,9 +8,9 @@ import { afterEach, expect, test } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAcerelay, type Child } from '../support/child.ts';
-import { startSimulator, type Simulator } from '../../src/sim/index.ts';
-import { CONTENT, bytes, eventually, play } from '../support/stack.ts';
+import { runAcerelay, type Child } from '../../support/child.ts';
+import { startSimulator, type Simulator } from '../../../src/sim/index.ts';
+import { CONTENT, bytes, eventually, play } from '../../support/stack.ts';
 import { DAMAGE, addFinishedSessions, confirmedStarts, holdJournal } from './journal-files.ts';
 
 const children: Child[] = [];

@@ -1,10 +1,10 @@
 /** Single-engine mode (no orchestrator): the same flow, stop included, and no stream events. */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startSimulator, simInfohashForId, type Simulator } from '../../src/sim/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
-import { silentLogger } from '../../src/log.ts';
-import { CONTENT, SCALED_ENV, bytes, eventually, ffmpegRead, play, tempDataDir } from '../support/stack.ts';
+import { startSimulator, simInfohashForId, type Simulator } from '../src/sim/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { createAcerelay, type Acerelay } from '../src/runtime.ts';
+import { silentLogger } from '../src/log.ts';
+import { CONTENT, SCALED_ENV, bytes, eventually, ffmpegRead, play, tempDataDir } from './support/stack.ts';
 
 let sim: Simulator;
 let acerelay: Acerelay;

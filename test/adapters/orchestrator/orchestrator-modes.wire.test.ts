@@ -11,8 +11,8 @@ import {
   OrchestratorUnreachableError,
   ProvisionError,
   type OrchestratorClient,
-} from '../../src/adapters/orchestrator/index.ts';
-import { IH, control, firstEngine, orchestrator, rejection, startSim, timedRejection, waitFor } from './helpers.ts';
+} from '../../../src/adapters/orchestrator/index.ts';
+import { IH, control, firstEngine, orchestrator, rejection, startSim, timedRejection, waitFor } from '../helpers.ts';
 
 /** Every call of the client, each as a thunk. */
 function everyCall(client: OrchestratorClient, containerId: string): Array<[string, () => Promise<unknown>]> {

@@ -1,6 +1,6 @@
 /** /metrics: every name the spec lists, with values that move. */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CONTENT, bytes, play, startStack, type Stack } from '../support/stack.ts';
+import { CONTENT, bytes, play, startStack, type Stack } from './support/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {

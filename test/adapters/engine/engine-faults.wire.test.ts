@@ -3,7 +3,7 @@
  * EngineClient sees it: slow_start, refuse, reset, restart, error500, stall, gap, cut,
  * no_peers, and the VPN holding bytes.
  */
-import type { Simulator } from '../../src/sim/index.ts';
+import type { Simulator } from '../../../src/sim/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   EngineError,
@@ -13,9 +13,9 @@ import {
   EngineUnreachableError,
   type EngineClient,
   type StartedPlayback,
-} from '../../src/adapters/engine/index.ts';
-import { classifyTransportError } from '../../src/adapters/http-errors.ts';
-import { IH, IH2, control, engineClient, firstEngine, readSome, rejection, startSim, timedRejection, waitFor } from './helpers.ts';
+} from '../../../src/adapters/engine/index.ts';
+import { classifyTransportError } from '../../../src/adapters/http-errors.ts';
+import { IH, IH2, control, engineClient, firstEngine, readSome, rejection, startSim, timedRejection, waitFor } from '../helpers.ts';
 
 const infohash = (value: string) => ({ kind: 'infohash' as const, value });
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
-import { createLogger } from '../../src/log.ts';
-import { SCALED_ENV, startStack, type Stack } from '../support/stack.ts';
+import { startSimulator, type Simulator } from '../../../src/sim/index.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { createAcerelay, type Acerelay } from '../../../src/runtime.ts';
+import { createLogger } from '../../../src/log.ts';
+import { SCALED_ENV, startStack, type Stack } from '../../support/stack.ts';
 
 const TOKEN = 'inspector-test-token-7f3a9c';
 

@@ -3,10 +3,10 @@
  * any session exists), and a long session key journaled whole once per session, not per entry.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CONTENT, bytes, eventually, getJson, play, startStack, type Stack } from '../support/stack.ts';
-import { PASS_THROUGH_MAX_BYTES } from '../../src/core/stream-request.ts';
-import { KEY_FACT_MAX } from '../../src/core/inspection-hub.ts';
-import type { JournalEntry } from '../../src/domain/journal.ts';
+import { CONTENT, bytes, eventually, getJson, play, startStack, type Stack } from '../../support/stack.ts';
+import { PASS_THROUGH_MAX_BYTES } from '../../../src/core/stream-request.ts';
+import { KEY_FACT_MAX } from '../../../src/core/inspection-hub.ts';
+import type { JournalEntry } from '../../../src/domain/journal.ts';
 
 let stack: Stack;
 beforeAll(async () => {

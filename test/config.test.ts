@@ -1,7 +1,7 @@
 /** Configuration: every variable, flag and acexy alias, and the errors that name them. */
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, parseListen } from '../../src/config.ts';
-import { parseBitrate, parseDuration, parseSize } from '../../src/units.ts';
+import { ConfigError, loadConfig, parseListen } from '../src/config.ts';
+import { parseBitrate, parseDuration, parseSize } from '../src/units.ts';
 
 describe('units', () => {
   test('durations, sizes and bit rates', () => {
