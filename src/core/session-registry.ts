@@ -76,7 +76,8 @@ export class SessionRegistry {
     this.ids = opts.ids ?? randomIds;
     this.log = opts.logger ?? silentLogger;
     this.contentFailures = new ContentFailures(opts.clock, opts.contentFailureMemoryMs);
-    this.ports = { ...opts, ids: this.ids, contentFailures: this.contentFailures };
+    const { broker, engine, upstream, events, durable, onFailover } = opts;
+    this.ports = { broker, engine, upstream, events, durable, onFailover, ids: this.ids, contentFailures: this.contentFailures };
   }
 
   /** Players held right now (200 + keep-alive, waiting for an engine). */
