@@ -149,7 +149,7 @@ const SPECS: VarSpec[] = [
   { key: 'dataDir', name: 'ACERELAY_DATA_DIR', default: './data', parse: nonEmpty, help: 'the journal' },
   { key: 'journalRetentionMs', name: 'ACERELAY_JOURNAL_RETENTION', default: '7d', parse: positiveDuration, help: 'journal entries older than this are pruned' },
   { key: 'journalMaxBytes', name: 'ACERELAY_JOURNAL_MAX', default: '256MiB', parse: (t: string) => { const n = parseSize(t); if (n < 1024 * 1024) throw new UnitError(`"${t}" is less than 1MiB`); return n; }, help: 'the journal file is pruned (oldest first) to stay under this size' },
-  { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set', secret: true },
+  { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set; empty = unset (open)', secret: true, emptyIsUnset: true },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },
   { key: 'statusIntervalDegradedMs', name: 'ACERELAY_STATUS_INTERVAL_DEGRADED', default: '10s', parse: positiveDuration, help: 'status poll while degraded', advanced: true },
