@@ -58,9 +58,10 @@ test('compose: acerelay reads the service’s environment (acexy’s names) with
   expect(unset.warnings).toEqual(['ACEXY_ORCH_APIKEY is empty: treated as unset', 'ACERELAY_ADMIN_TOKEN is empty: treated as unset']);
   expect(unset.config.adminToken).toBeUndefined();
 
-  const set = loadConfig([], { ...imageEnv, ...environment({ API_KEY: 'k-123', ACEXY_ORCH_URL: 'http://orch.lan:8000' }) });
+  const set = loadConfig([], { ...imageEnv, ...environment({ API_KEY: 'k-123', ACEXY_ORCH_URL: 'http://orch.lan:8000', ACERELAY_ADMIN_TOKEN: 't-456' }) });
   expect(set.config.orchApiKey).toBe('k-123');
   expect(set.config.orchUrl).toBe('http://orch.lan:8000');
+  expect(set.config.adminToken).toBe('t-456');
   expect(set.warnings).toEqual([]);
 });
 
