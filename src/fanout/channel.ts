@@ -132,6 +132,7 @@ export class Channel {
       this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
       // Joiners after the seam start at the new upstream's first sync point.
       this.window.reset();
+      for (const sink of this.sinks) sink.seam?.();
       out = this.seam.process(first);
     }
     this.emitPieces(this.tail.push(out));
@@ -198,8 +199,10 @@ export class Channel {
   /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
   private send(sink: PlayerSink, buf: Buffer): number {
     sink.write(buf);
-    this.bytesOut += buf.length;
-    if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+    if (!sink.internal) {
+      this.bytesOut += buf.length;
+      if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+    }
     const backlog = sink.backlog();
     if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
