@@ -13,7 +13,7 @@ describe('configuration errors exit 2 with the variable named', () => {
     [{ ACERELAY_LISTEN: 'everywhere' }, [], 'ACERELAY_LISTEN'],
     [{}, ['--max-wait', '30s'], '--max-wait'],
     [{}, ['--hold-max', 'x'], 'ACERELAY_HOLD_MAX'],
-    [{ ACEXY_M3U8: 'true' }, [], 'HLS is not supported yet'],
+    [{ ACERELAY_HLS_WINDOW: 'six' }, [], 'ACERELAY_HLS_WINDOW'],
   ])('%j %j', async (env, args, named) => {
     const child = runAcerelay(['serve', ...args], env);
     expect(await child.exited).toBe(2);
@@ -35,6 +35,19 @@ test('--help lists every variable and never echoes a secret', async () => {
   }
   expect(out).not.toContain('sekrit-key-123');
   expect(out).not.toContain('tok-456');
+});
+
+test('ACEXY_M3U8=true is accepted with a warning naming it, and acerelay serves', async () => {
+  const sim = await startSimulator({ port: 0 });
+  const child = runAcerelay(['serve'], { ACERELAY_LISTEN: '127.0.0.1:0', ACERELAY_ORCH_URL: sim.url, ACEXY_M3U8: 'true' });
+  try {
+    await child.waitFor(/ACEXY_M3U8/);
+    await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/);
+  } finally {
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    await sim.close();
+  }
 });
 
 test('an unknown ACERELAY_* variable is warned about, not ignored silently', async () => {

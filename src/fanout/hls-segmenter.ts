@@ -28,7 +28,7 @@ export interface HlsSegment {
   /** Its discontinuity sequence number (RFC 8216 §6.2.2): counts its own mark. */
   discontinuitySeq: number;
   durationS: number;
-  /** Wall-clock ms when its first byte arrived (#EXT-X-PROGRAM-DATE-TIME). */
+  /** Wall-clock ms of its first frame (#EXT-X-PROGRAM-DATE-TIME): see `finish`. */
   startedAt: number;
   data: Buffer;
 }
@@ -261,12 +261,17 @@ export class HlsSegmenter implements PlayerSink {
     const discontinuity = cur.discontinuity && this.nextSeq > 0;
     if (discontinuity) this.lastDiscontinuitySeq++;
     this.markNext = false;
+    // Dates follow the media: the previous segment's date plus its duration, anchored to
+    // the wall clock at the first segment and at every discontinuity (a burst that arrives
+    // faster than real time must not squeeze the dates).
+    const prev = this.segments.at(-1);
+    const chained = prev ? prev.startedAt + prev.durationS * 1000 : cur.startedAt;
     const segment: HlsSegment = {
       seq: this.nextSeq++,
       discontinuity,
       discontinuitySeq: this.lastDiscontinuitySeq,
       durationS,
-      startedAt: cur.startedAt,
+      startedAt: Math.round(prev && !discontinuity ? chained : Math.max(chained, cur.startedAt)),
       data: cur.parts.length === 1 ? cur.parts[0]! : Buffer.concat(cur.parts, cur.bytes),
     };
     if (durationS > this.longest) this.longest = durationS;
