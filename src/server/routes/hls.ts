@@ -47,9 +47,12 @@ export function hlsRoutes(app: FastifyInstance, deps: HlsRouteDeps): void {
       const request = parseStreamRequest(req.query as Query);
       const audience = audiences.open(request);
       audience.touch(clientOf(req));
+      // The player gave up waiting (one listener per response: keep-alive sockets carry many).
       const gone = new AbortController();
-      req.raw.socket.once('close', () => gone.abort());
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
       const first = await audience.firstSegment(audiences.settings.firstWaitMs, gone.signal);
+      reply.raw.removeListener('close', onClose);
       if (first.kind === 'ended') throw first.error;
       if (first.kind === 'timeout') {
         // The session keeps its place: the player retries within the idle time.
