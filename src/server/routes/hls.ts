@@ -30,6 +30,14 @@ export interface HlsRouteDeps {
 
 export function hlsRoutes(app: FastifyInstance, deps: HlsRouteDeps): void {
   const { audiences } = deps;
+  // Browser players (hls.js on a page of another origin) read playlists and segments with
+  // XHR/fetch; error answers too, so a page sees a 503's code and Retry-After.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url.startsWith('/ace/manifest.m3u8') || req.url.startsWith('/ace/hls/')) {
+      reply.header('access-control-allow-origin', '*');
+      reply.header('access-control-expose-headers', 'retry-after');
+    }
+  });
   app.route({
     method: 'HEAD',
     url: '/ace/manifest.m3u8',
