@@ -72,5 +72,10 @@ test('Chromium plays the HLS URL with hls.js: currentTime passes 10 s', async ()
   expect(state.decoded).toBeGreaterThan(200);
   expect(state.errors.filter((e) => e.startsWith('fatal'))).toEqual([]);
   expect(foreign).toEqual([]);
+  // The inspector shows the channel's HLS audience as one player, with its one client (this page).
+  const inspector = await browser.newPage();
+  await inspector.goto(`${stack.url}/inspector`);
+  await inspector.locator('[data-testid="player-row"][data-transport="hls"][data-state="streaming"] [data-testid="hls-clients"]', { hasText: 'HLS · 1 client' }).waitFor({ timeout: 20_000 });
+  await inspector.close();
   await page.close();
 }, 90_000);
