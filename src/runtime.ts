@@ -291,6 +291,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     clock,
     monitor,
     log: log.child({ part: 'hls' }),
+    onDrop: (reason) => metrics.slowDrops.inc({ reason }),
     settings: { segmentMs: config.hlsSegmentMs, window: config.hlsWindow, idleMs: config.hlsIdleMs, firstWaitMs: config.hlsFirstWaitMs },
   });
   let housekeeping: TimerHandle | undefined;

@@ -32,6 +32,8 @@ export interface AudienceDeps {
   monitor: SinkMonitor;
   log: Logger;
   settings: HlsSettings;
+  /** A window was dropped for ACERELAY_MEMORY_MAX (metrics). */
+  onDrop?: (reason: 'memory' | 'stalled') => void;
 }
 
 /** How a playlist request's wait for the first segment ended. */
@@ -82,7 +84,11 @@ export class HlsAudience implements PlayerIO {
     this.memory = {
       backlog: () => this.segmenter.bytes,
       flushed: () => 0,
-      drop: (reason) => this.send({ type: 'DROPPED', reason }),
+      drop: (reason) => {
+        this.deps.onDrop?.(reason);
+        this.deps.log.warn({ player: this.playerId, reason, window_bytes: this.segmenter.bytes }, 'HLS window dropped');
+        this.send({ type: 'DROPPED', reason });
+      },
     };
   }
 

@@ -232,4 +232,22 @@ describe('HLS viewers are players', () => {
     ac.abort();
     await ts;
   }, 60_000);
+
+  test('an HLS window counts in ACERELAY_MEMORY_MAX: past it the audience ends (counted as a memory drop) and the next request starts a new one', async () => {
+    stack = await startStack({ env: { ACERELAY_MEMORY_MAX: '1MiB', ACERELAY_HLS_WINDOW: '2' } });
+    const url = manifest(stack);
+    const first = await eventually(async () => (await fetchPlaylist(url)).playlist, 20_000, 300);
+    expect(first.segments.length).toBeGreaterThan(0);
+    const audience = (await getJson(`${stack.url}/ace/status?id=${CONTENT[0]}`)).body.players[0].id as string;
+    // Segments of ~625 KB: the second complete one passes 1 MiB, and the window goes.
+    await eventually(async () => /^acerelay_slow_client_drops_total\{reason="memory"\} 1$/m.test(await (await fetch(`${stack!.url}/metrics`)).text()), 15_000, 250);
+    expect(stack.acerelay.monitor.total('window')).toBe(0);
+    const again = await eventually(async () => (await fetchPlaylist(url)).playlist, 20_000, 300);
+    expect(again.segments.length).toBeGreaterThan(0);
+    // A new audience (this one too will go past the bound soon: look while it is there).
+    await eventually(async () => {
+      const players = ((await getJson(`${stack!.url}/ace/status?id=${CONTENT[0]}`)).body.players ?? []) as Array<{ id: string; transport: string }>;
+      return players.some((p) => p.transport === 'hls' && p.id !== audience);
+    }, 10_000, 100);
+  }, 60_000);
 });
