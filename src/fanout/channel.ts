@@ -180,7 +180,8 @@ export class Channel {
     let least = Infinity;
     for (const sink of this.sinks) {
       const backlog = this.send(sink, out);
-      if (backlog >= 0 && backlog < least) least = backlog;
+      // The HLS segmenter takes everything at once: only sockets say whether to pause.
+      if (backlog >= 0 && backlog < least && !sink.internal) least = backlog;
     }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
@@ -190,7 +191,7 @@ export class Channel {
         for (const part of replay) if ((backlog = this.send(sink, part)) < 0) break;
         if (backlog < 0) continue;
         this.sinks.add(sink);
-        if (backlog < least) least = backlog;
+        if (backlog < least && !sink.internal) least = backlog;
       }
     }
     if (least >= this.throttleAt && least !== Infinity) this.throttle();
@@ -217,10 +218,10 @@ export class Channel {
   /** Every player is behind: stop reading until the first of them has taken its backlog. */
   private throttle(): void {
     if (this.paused || !this.valve) return;
-    for (const sink of this.sinks) if (!sink.whenDrained) return;
+    for (const sink of this.sinks) if (!sink.internal && !sink.whenDrained) return;
     this.paused = true;
     this.valve.pause();
-    for (const sink of this.sinks) sink.whenDrained!(this.release);
+    for (const sink of this.sinks) if (!sink.internal) sink.whenDrained!(this.release);
   }
 
   private readonly release = (): void => {
