@@ -3,7 +3,8 @@
  * player on the channel. Lives outside the actor system: bytes are never events.
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
- *  failover, splice) → replay window → every player's socket
+ *  failover, splice) → replay window → every player's socket (and the HLS segmenter, told
+ *  of each splice)
  *
  * A player past its backlog bound is dropped alone; the others never wait for it. Only when
  * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
