@@ -89,6 +89,12 @@ describe('reading /ace/manifest.m3u8', () => {
     const bad = await getJson(`${stack.url}/ace/manifest.m3u8?id=nothex`);
     expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_id']);
 
+    // Dozens of playlist requests on one keep-alive connection leave no listener behind on it.
+    const leaks: string[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === 'MaxListenersExceededWarning') leaks.push(w.message);
+    };
+    process.on('warning', onWarning);
     const seen = new Map<number, { uri: string; duration: number }>();
     let previous: MediaPlaylist | null = null;
     let slides = 0;
@@ -123,6 +129,8 @@ describe('reading /ace/manifest.m3u8', () => {
       previous = p;
       await sleep(400);
     }
+    process.off('warning', onWarning);
+    expect(leaks).toEqual([]);
     expect(slides).toBeGreaterThanOrEqual(3);
     const seqs = [...seen.keys()].sort((a, b) => a - b);
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
