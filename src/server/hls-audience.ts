@@ -126,6 +126,8 @@ export class HlsAudience implements PlayerIO {
 
   /** Leaves like a closed socket when nobody asked for anything within the idle time. */
   sweep(now: number): void {
+    // A playlist request still waiting for the first segment is a viewer present.
+    if (this.waiters.size > 0) this.lastRequestAt = now;
     if (!this.finished && now - this.lastRequestAt >= this.deps.settings.idleMs) {
       this.deps.log.info({ player: this.playerId, idle_ms: now - this.lastRequestAt }, 'HLS viewers gone quiet');
       this.send({ type: 'DISCONNECTED' });
@@ -143,6 +145,8 @@ export class HlsAudience implements PlayerIO {
       let timer: TimerHandle | undefined;
       const done = (r: FirstSegment) => {
         this.waiters.delete(done);
+        // Its answer is the viewer's latest sign of life.
+        this.lastRequestAt = Math.max(this.lastRequestAt, this.deps.clock.now());
         if (timer !== undefined) this.deps.clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(r);
