@@ -159,7 +159,8 @@ export class HlsSegmenter implements PlayerSink {
       const candidate = program.videoPid >= 0 ? (flags & PACKET_RAP) !== 0 : (flags & PACKET_PAT) !== 0;
       if (candidate) {
         const cur = this.current;
-        const at = ts >= 0 ? ts : this.lastTs;
+        // A PAT (radio) carries no time: the PES it precedes starts one PES interval after the last.
+        const at = ts >= 0 ? ts : this.lastTs >= 0 ? wrap33(this.lastTs + this.frameTicks) : -1;
         if (!cur) {
           this.current = this.open(this.prefix(program), this.markNext && this.nextSeq > 0);
           from = off;
