@@ -36,6 +36,10 @@ export interface Config {
   probeIntervalMs: number;
   writeStallTimeoutMs: number;
   shutdownGraceMs: number;
+  hlsSegmentMs: number;
+  hlsWindow: number;
+  hlsIdleMs: number;
+  hlsFirstWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -149,6 +153,10 @@ const SPECS: VarSpec[] = [
   { key: 'dataDir', name: 'ACERELAY_DATA_DIR', default: './data', parse: nonEmpty, help: 'the journal' },
   { key: 'journalRetentionMs', name: 'ACERELAY_JOURNAL_RETENTION', default: '7d', parse: positiveDuration, help: 'journal entries older than this are pruned' },
   { key: 'journalMaxBytes', name: 'ACERELAY_JOURNAL_MAX', default: '256MiB', parse: (t: string) => { const n = parseSize(t); if (n < 1024 * 1024) throw new UnitError(`"${t}" is less than 1MiB`); return n; }, help: 'the journal file is pruned (oldest first) to stay under this size' },
+  { key: 'hlsSegmentMs', name: 'ACERELAY_HLS_SEGMENT', default: '2s', parse: positiveDuration, help: 'HLS target segment duration (segments are cut at the first keyframe at or after it)' },
+  { key: 'hlsWindow', name: 'ACERELAY_HLS_WINDOW', default: '6', parse: positiveInt, help: 'HLS segments listed in the live playlist' },
+  { key: 'hlsIdleMs', name: 'ACERELAY_HLS_IDLE', aliases: ['ACEXY_M3U8_STREAM_TIMEOUT'], default: '30s', parse: positiveDuration, help: "a channel's HLS viewers count as gone after this without a playlist or segment request" },
+  { key: 'hlsFirstWaitMs', name: 'ACERELAY_HLS_FIRST_WAIT', default: '15s', parse: positiveDuration, help: 'longest a playlist request waits for the first segment (then 503 + Retry-After; the place in the queue is kept)' },
   { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set; empty = unset (open)', secret: true, emptyIsUnset: true },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },
@@ -182,7 +190,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): LoadedConfig
   const flags = parseFlags(argv);
   const values: Record<string, unknown> = {};
 
-  if (isTrue(env.ACEXY_M3U8)) throw new ConfigError('ACEXY_M3U8', 'HLS is not supported yet; unset ACEXY_M3U8 or set it to false');
+  if (isTrue(env.ACEXY_M3U8)) warnings.push('ACEXY_M3U8 is not needed: HLS is always on at /ace/manifest.m3u8 (beside /ace/getstream)');
   if (env.DEBUG_MODE !== undefined || env.DEBUG_LOG_DIR !== undefined) {
     warnings.push('DEBUG_MODE/DEBUG_LOG_DIR are ignored: use the inspector (/inspector) and the journal instead');
   }
@@ -284,7 +292,7 @@ export function configHelp(env: NodeJS.ProcessEnv = {}): string {
   lines.push(
     '',
     'Also read: ACEXY_SCHEME + ACEXY_HOST + ACEXY_PORT (the engine URL), ACEXY_CONTAINER_ID (ignored),',
-    'ACEXY_M3U8=true (refused: HLS is not supported yet), DEBUG_MODE/DEBUG_LOG_DIR (ignored with a warning).',
+    'ACEXY_M3U8 (accepted with a warning: HLS is always on at /ace/manifest.m3u8), DEBUG_MODE/DEBUG_LOG_DIR (ignored with a warning).',
     'Durations: 500ms, 10s, 1m. Sizes: 4MiB, 4.2MiB, 4MB, bytes.',
   );
   return lines.join('\n');

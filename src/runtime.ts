@@ -36,6 +36,7 @@ import { journalOrMemoryHistory, type SessionHistory } from './core/session-hist
 import { apiRoutes } from './server/routes/api.ts';
 import { inspectorRoutes } from './server/routes/inspector.ts';
 import { requireToken } from './server/auth.ts';
+import { HlsAudiences } from './server/hls-audiences.ts';
 
 export interface Acerelay {
   app: FastifyInstance;
@@ -48,8 +49,10 @@ export interface Acerelay {
   broker: EngineBroker;
   feed: StatusFeed;
   metrics: Metrics;
-  /** Every player's and /api/events viewer's backlog (write stall, ACERELAY_MEMORY_MAX). */
+  /** Every player's and /api/events viewer's backlog and every HLS window (write stall, ACERELAY_MEMORY_MAX). */
   monitor: SinkMonitor;
+  /** The channels' HLS audiences. */
+  hls: HlsAudiences;
   orchestrator: OrchestratorClient | null;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
@@ -284,9 +287,17 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   const keepAlive = new KeepAlive();
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
+  const hls = new HlsAudiences(registry, {
+    clock,
+    monitor,
+    log: log.child({ part: 'hls' }),
+    onDrop: (reason) => metrics.slowDrops.inc({ reason }),
+    settings: { segmentMs: config.hlsSegmentMs, window: config.hlsWindow, idleMs: config.hlsIdleMs, firstWaitMs: config.hlsFirstWaitMs },
+  });
   let housekeeping: TimerHandle | undefined;
   const tick = () => {
     keepAlive.tick(clock.now());
+    hls.sweep(clock.now());
     monitor.check(clock.now());
     theRegistry.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
@@ -309,7 +320,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       }
       return out;
     },
-    players: () => theRegistry.playerCount,
+    players: () => theRegistry.playerCount - hls.audiences + hls.clients,
+    hls: () => ({ clients: hls.clients, windowBytes: hls.windowBytes }),
     queueDepth: () => theRegistry.heldCount,
     totals,
     ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
@@ -356,6 +368,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     metrics,
     logger: log,
     metricsGuard: requireToken(config.adminToken),
+    hls: { audiences: hls, totals, onSegment: () => metrics.hlsSegments.inc() },
     plugins: [
       apiRoutes({ ...views, monitor }),
       inspectorRoutes(views),
@@ -379,6 +392,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     feed,
     metrics,
     monitor,
+    hls,
     orchestrator,
     async listen() {
       const address = await app.listen({ host: config.listen.host ?? '::', port: config.listen.port });

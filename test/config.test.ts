@@ -109,12 +109,32 @@ describe('errors and warnings', () => {
     }
   });
 
-  test('ACEXY_M3U8=true is refused; false is fine; DEBUG_MODE and unknown ACERELAY_* warn', () => {
-    expect(() => loadConfig([], { ACEXY_M3U8: 'true' })).toThrow(/HLS is not supported yet/);
-    expect(() => loadConfig([], { ACEXY_M3U8: 'false' })).not.toThrow();
+  test('ACEXY_M3U8=true is accepted with a warning (HLS is always on); false is fine; DEBUG_MODE and unknown ACERELAY_* warn', () => {
+    expect(loadConfig([], { ACEXY_M3U8: 'true' }).warnings.some((w) => w.includes('ACEXY_M3U8'))).toBe(true);
+    expect(loadConfig([], { ACEXY_M3U8: 'false' }).warnings.some((w) => w.includes('ACEXY_M3U8'))).toBe(false);
     const { warnings } = loadConfig([], { DEBUG_MODE: 'true', ACERELAY_LINGERR: '5s' });
     expect(warnings.some((w) => w.includes('DEBUG_MODE'))).toBe(true);
     expect(warnings.some((w) => w.includes('ACERELAY_LINGERR'))).toBe(true);
+  });
+});
+
+describe('HLS settings', () => {
+  test('defaults, flags, and ACEXY_M3U8_STREAM_TIMEOUT as the alias of ACERELAY_HLS_IDLE', () => {
+    const { config } = loadConfig([], {});
+    expect([config.hlsSegmentMs, config.hlsWindow, config.hlsIdleMs, config.hlsFirstWaitMs]).toEqual([2000, 6, 30_000, 15_000]);
+    expect(loadConfig([], { ACEXY_M3U8_STREAM_TIMEOUT: '45s' }).config.hlsIdleMs).toBe(45_000);
+    expect(loadConfig([], { ACEXY_M3U8_STREAM_TIMEOUT: '45s', ACERELAY_HLS_IDLE: '10s' }).config.hlsIdleMs).toBe(10_000);
+    expect(loadConfig(['--hls-segment', '4s', '--hls-window', '3'], {}).config).toMatchObject({ hlsSegmentMs: 4000, hlsWindow: 3 });
+  });
+
+  test.each([
+    ['ACERELAY_HLS_SEGMENT', '0s'],
+    ['ACERELAY_HLS_WINDOW', '0'],
+    ['ACERELAY_HLS_IDLE', 'later'],
+    ['ACEXY_M3U8_STREAM_TIMEOUT', 'x'],
+    ['ACERELAY_HLS_FIRST_WAIT', '-1s'],
+  ])('%s=%s is refused naming the variable', (name, value) => {
+    expect(() => loadConfig([], { [name]: value })).toThrow(expect.objectContaining({ variable: name }));
   });
 });
 
