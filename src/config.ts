@@ -3,6 +3,7 @@
  * A flag beats the environment; an ACERELAY_* variable beats its acexy alias. Every problem
  * is reported with the name of the variable (or flag) that caused it.
  */
+import { hostname } from 'node:os';
 import { parseDuration, parseSize, formatDuration, formatSize, UnitError } from './units.ts';
 
 export interface Listen {
@@ -29,6 +30,8 @@ export interface Config {
   journalMaxBytes: number;
   adminToken: string | undefined;
   logLevel: string;
+  /** This instance's name: in every stream id it starts and in its stream_started labels. */
+  instance: string;
   statusIntervalMs: number;
   statusIntervalDegradedMs: number;
   statusIntervalHeldMs: number;
@@ -55,6 +58,8 @@ interface VarSpec {
   name: string;
   aliases?: string[];
   default: string | undefined;
+  /** How --help shows a default computed at start (e.g. the host name). */
+  defaultText?: string;
   parse: Parser;
   help: string;
   secret?: boolean;
@@ -107,6 +112,24 @@ function nonEmpty(value: string): string {
   return value;
 }
 
+/**
+ * An instance name goes into stream ids (`acerelay-<instance>-<uuid>`) and labels: letters,
+ * digits, `.`, `_` and `-`, as in a host name, at most 63.
+ */
+const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function instanceName(value: string): string {
+  const v = value.trim();
+  if (!INSTANCE.test(v)) throw new UnitError(`"${value}" is not an instance name (letters, digits, ".", "_", "-"; at most 63; e.g. acerelay-1)`);
+  return v;
+}
+
+/** The host name as an instance name (a container's is its id, or what compose's `hostname:` says). */
+export function defaultInstance(host: string = hostname()): string {
+  const name = host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? 'acerelay' : name;
+}
+
 function logLevel(value: string): string {
   const v = value.trim().toLowerCase();
   if (!LOG_LEVELS.includes(v)) throw new UnitError(`"${value}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -150,6 +173,7 @@ const SPECS: VarSpec[] = [
   { key: 'journalRetentionMs', name: 'ACERELAY_JOURNAL_RETENTION', default: '7d', parse: positiveDuration, help: 'journal entries older than this are pruned' },
   { key: 'journalMaxBytes', name: 'ACERELAY_JOURNAL_MAX', default: '256MiB', parse: (t: string) => { const n = parseSize(t); if (n < 1024 * 1024) throw new UnitError(`"${t}" is less than 1MiB`); return n; }, help: 'the journal file is pruned (oldest first) to stay under this size' },
   { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set', secret: true },
+  { key: 'instance', name: 'ACERELAY_INSTANCE', default: undefined, defaultText: 'the host name', parse: instanceName, help: 'this instance among several sharing one orchestrator: in its stream ids and stream_started labels' },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },
   { key: 'statusIntervalDegradedMs', name: 'ACERELAY_STATUS_INTERVAL_DEGRADED', default: '10s', parse: positiveDuration, help: 'status poll while degraded', advanced: true },
@@ -238,6 +262,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): LoadedConfig
     if (acexy) values.engineUrl = url(acexy);
     else if (values.orchUrl === undefined) values.engineUrl = 'http://localhost:6878';
   }
+  values.instance ??= defaultInstance();
   return { config: values as unknown as Config, warnings };
 }
 
@@ -275,7 +300,7 @@ export function configHelp(env: NodeJS.ProcessEnv = {}): string {
     const current = env[spec.name] ?? spec.aliases?.map((a) => env[a]).find((v) => v !== undefined);
     const shown = spec.secret ? (current !== undefined ? 'set' : 'unset') : current !== undefined ? `now ${current}` : '';
     lines.push(`  ${flagFor(spec.name).padEnd(32)} ${spec.name}${aliases}`);
-    lines.push(`  ${''.padEnd(32)} ${spec.help}; default ${spec.default ?? 'unset'}${shown ? `; ${shown}` : ''}`);
+    lines.push(`  ${''.padEnd(32)} ${spec.help}; default ${spec.defaultText ?? spec.default ?? 'unset'}${shown ? `; ${shown}` : ''}`);
   };
   lines.push('Configuration (a flag beats its variable; ACERELAY_* beats the acexy alias):');
   SPECS.filter((s) => !s.advanced).forEach(row);

@@ -17,6 +17,7 @@ import { Outbox, type EventPort } from './core/event-outbox.ts';
 import type { ProvisionGate } from './core/provision-gate.ts';
 import type { BrokerPort } from './core/session-actors.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
+import { instanceIds } from './core/ids.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
 import { JournalWriter } from './core/journal-writer.ts';
@@ -88,6 +89,8 @@ export interface PortHooks {
 
 const HOUSEKEEPING_MS = 500;
 const PRUNE_EVERY_MS = 3_600_000;
+/** The label naming the instance in every stream_started and provisioning call. */
+export const INSTANCE_LABEL = 'acerelay.instance';
 
 export async function createAcerelay(config: Config, opts: RuntimeOptions): Promise<Acerelay> {
   const clock = opts.clock ?? systemClock;
@@ -116,7 +119,13 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
-    ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs, clock })
+    ? new OrchestratorClient({
+        baseUrl: config.orchUrl,
+        apiKey: config.orchApiKey,
+        readTimeoutMs: config.statusTimeoutMs,
+        clock,
+        streamLabels: { [INSTANCE_LABEL]: config.instance },
+      })
     : null;
   const auth = orchestrator ? new OrchestratorAuth(clock, log, config.orchApiKey !== undefined) : null;
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
@@ -158,7 +167,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         ? {
             provision: async () => {
               try {
-                const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true' } });
+                const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true', [INSTANCE_LABEL]: config.instance } });
                 metrics.provisions.inc({ result: 'ok' });
                 auth?.accepted();
                 return r;
@@ -255,6 +264,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     queueMax: config.queueMax,
     bufferBytes: config.bufferBytes,
     broker: hooked(opts.ports?.broker, broker),
+    ids: instanceIds(config.instance),
     engine: enginePort,
     upstream: createUpstreamReader({
       engine: engineClient,
