@@ -17,6 +17,7 @@ import { Outbox, type EventPort } from './core/event-outbox.ts';
 import type { ProvisionGate } from './core/provision-gate.ts';
 import type { BrokerPort } from './core/session-actors.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
+import { moveCrowdedSessions } from './core/engine-crowding.ts';
 import { instanceIds } from './core/ids.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
@@ -91,6 +92,11 @@ const HOUSEKEEPING_MS = 500;
 const PRUNE_EVERY_MS = 3_600_000;
 /** The label naming the instance in every stream_started and provisioning call. */
 export const INSTANCE_LABEL = 'acerelay.instance';
+/**
+ * After a stream_started lands, the status is read again this much later: a start another
+ * instance made on the same engine in the same moment has landed by then (engine-crowding.ts).
+ */
+const CROWDING_RECHECK_MS = 3_000;
 
 export async function createAcerelay(config: Config, opts: RuntimeOptions): Promise<Acerelay> {
   const clock = opts.clock ?? systemClock;
@@ -193,6 +199,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   );
   onStopLanded = () => broker.capacityChanged();
 
+  // The timers below stop with the process (stopTimers).
+  let recheck: TimerHandle | undefined;
+  let timersStopped = false;
   const outbox = orchestrator
     ? new Outbox({
         port: hooked(opts.ports?.orchestratorEvents, {
@@ -204,7 +213,20 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         logger: log.child({ part: 'outbox' }),
         persistence: journal,
         maxBackoffMs: opts.outboxMaxBackoffMs,
-        onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
+        onResult: (type, result) => {
+          metrics.orchestratorEvents.inc({ type, result });
+          // Another instance may have chosen the same engine at the same moment: look now, and
+          // again once its stream_started has surely landed too (engine-crowding.ts).
+          if (type === 'stream_started' && result === 'ok') {
+            feed.kick();
+            if (recheck === undefined && !timersStopped) {
+              recheck = clock.setTimeout(() => {
+                recheck = undefined;
+                feed.kick();
+              }, CROWDING_RECHECK_MS);
+            }
+          }
+        },
         onAuthFailure: (err) => auth?.refused(err),
         onAuthOk: () => auth?.accepted(),
       })
@@ -221,11 +243,14 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       })
     : null;
 
+  // Filled in once the registry exists: our sessions that crowd an engine leave it.
+  let moveCrowded = (_engines: NonNullable<FeedState['engines']>): void => {};
   let lastBlocked: string | null = null;
   let lastFresh: FeedState = feed.current();
   let lastKind = lastFresh.kind;
   const feedSub = feed.state$.subscribe((state) => {
     broker.updateFeed(state);
+    if (state.kind === 'fresh' && state.engines) moveCrowded(state.engines);
     const code = state.kind === 'fresh' ? state.status?.provisioning.blocked?.code ?? null : null;
     if (code && code !== lastBlocked) metrics.provisioningBlocked.inc({ code });
     lastBlocked = code;
@@ -291,6 +316,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     }
     return ids;
   };
+  const ours = (id: string) => broker.isOurs(id) || journal.knowsStream(id);
+  moveCrowded = (engines) => void moveCrowdedSessions(theRegistry, engines, config.maxStreamsPerEngine, ours, log);
 
   const keepAlive = new KeepAlive();
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
@@ -374,8 +401,10 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   let closing: Promise<boolean> | null = null;
   const stopTimers = () => {
+    timersStopped = true;
     if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
     if (pruning !== undefined) clock.clearTimeout(pruning);
+    if (recheck !== undefined) clock.clearTimeout(recheck);
   };
   return {
     app,
