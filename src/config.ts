@@ -37,6 +37,7 @@ export interface Config {
   statusIntervalHeldMs: number;
   statusTimeoutMs: number;
   probeIntervalMs: number;
+  orphanCheckIntervalMs: number;
   writeStallTimeoutMs: number;
   shutdownGraceMs: number;
 }
@@ -180,6 +181,7 @@ const SPECS: VarSpec[] = [
   { key: 'statusIntervalHeldMs', name: 'ACERELAY_STATUS_INTERVAL_HELD', default: '2s', parse: positiveDuration, help: 'status poll while players are held (they resume as soon as a poll says so)', advanced: true },
   { key: 'statusTimeoutMs', name: 'ACERELAY_STATUS_TIMEOUT', default: '5s', parse: positiveDuration, help: 'a status answer slower than this counts as unknown', advanced: true },
   { key: 'probeIntervalMs', name: 'ACERELAY_PROBE_INTERVAL', default: '30s', parse: positiveDuration, help: 'least time between provisioning probes after a failed one', advanced: true },
+  { key: 'orphanCheckIntervalMs', name: 'ACERELAY_ORPHAN_CHECK_INTERVAL', default: '30s', parse: positiveDuration, help: "how often streams of other (or dead) instances are checked for an engine session that is gone", advanced: true },
   { key: 'writeStallTimeoutMs', name: 'ACERELAY_WRITE_STALL_TIMEOUT', default: '30s', parse: positiveDuration, help: 'a player whose socket accepts nothing for this long is dropped', advanced: true },
   { key: 'shutdownGraceMs', name: 'ACERELAY_SHUTDOWN_GRACE', default: '10s', parse: positiveDuration, help: 'on SIGTERM, time to end sessions and deliver their events', advanced: true },
 ];

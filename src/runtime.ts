@@ -17,8 +17,10 @@ import { Outbox, type EventPort } from './core/event-outbox.ts';
 import type { ProvisionGate } from './core/provision-gate.ts';
 import type { BrokerPort } from './core/session-actors.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
+import { OrphanReaper, type StatVerdict } from './core/orphan-reaper.ts';
 import { moveCrowdedSessions } from './core/engine-crowding.ts';
 import { instanceIds } from './core/ids.ts';
+import { isSessionGone } from './adapters/engine/errors.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
 import { JournalWriter } from './core/journal-writer.ts';
@@ -53,6 +55,8 @@ export interface Acerelay {
   /** Every player's and /api/events viewer's backlog (write stall, ACERELAY_MEMORY_MAX). */
   monitor: SinkMonitor;
   orchestrator: OrchestratorClient | null;
+  /** Ends the streams of instances that died (null without an orchestrator). */
+  orphans: OrphanReaper | null;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: no new players, every session stopped and announced, then the sockets. */
@@ -319,6 +323,28 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const ours = (id: string) => broker.isOurs(id) || journal.knowsStream(id);
   moveCrowded = (engines) => void moveCrowdedSessions(theRegistry, engines, config.maxStreamsPerEngine, ours, log);
 
+  // Streams of an instance that died and never came back: ended by whoever finds them.
+  const reaper =
+    orchestrator && outbox
+      ? new OrphanReaper({
+          list: async () => (await orchestrator.streams({ status: 'started' })).map((s) => ({ id: s.id, containerId: s.containerId, statUrl: s.statUrl })),
+          stat: (url) => engineClient.stat(url).then((): StatVerdict => 'alive', (err: unknown): StatVerdict => (isSessionGone(err) ? 'gone' : 'unknown')),
+          isOurs: (id) => outbox.has(id) || ours(id) || runningStreams().has(id),
+          end: (s) => outbox.enqueue({ streamId: s.id, type: 'stream_ended', containerId: s.containerId, payload: { containerId: s.containerId, streamId: s.id, reason: 'proxy_restart' } }),
+          clock,
+          logger: log.child({ part: 'orphans' }),
+          confirmMs: config.orphanCheckIntervalMs,
+        })
+      : null;
+  let reaping: TimerHandle | undefined;
+  const reap = () => {
+    reaping = undefined;
+    void reaper!.check().finally(() => {
+      if (!timersStopped) reaping = clock.setTimeout(reap, config.orphanCheckIntervalMs);
+    });
+  };
+  if (reaper) reaping = clock.setTimeout(reap, config.orphanCheckIntervalMs);
+
   const keepAlive = new KeepAlive();
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
   let housekeeping: TimerHandle | undefined;
@@ -404,6 +430,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     timersStopped = true;
     if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
     if (pruning !== undefined) clock.clearTimeout(pruning);
+    if (reaping !== undefined) clock.clearTimeout(reaping);
     if (recheck !== undefined) clock.clearTimeout(recheck);
   };
   return {
@@ -419,6 +446,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     metrics,
     monitor,
     orchestrator,
+    orphans: reaper,
     async listen() {
       const address = await app.listen({ host: config.listen.host ?? '::', port: config.listen.port });
       return address.replace('[::]', '127.0.0.1').replace('[::1]', '127.0.0.1');

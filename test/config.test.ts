@@ -104,6 +104,7 @@ describe('errors and warnings', () => {
     ['ACERELAY_INSTANCE', '-relay'],
     ['ACERELAY_INSTANCE', ''],
     ['ACERELAY_INSTANCE', 'r'.repeat(64)],
+    ['ACERELAY_ORPHAN_CHECK_INTERVAL', '0'],
   ])('%s=%s names the variable', (name, value) => {
     try {
       loadConfig([], { [name]: value });
@@ -148,6 +149,7 @@ describe('the instance name (several acerelays on one orchestrator)', () => {
     expect(loadConfig([], { ACERELAY_INSTANCE: 'relay-1' }).config.instance).toBe('relay-1');
     expect(loadConfig(['--instance', 'eu_2.lan'], { ACERELAY_INSTANCE: 'relay-1' }).config.instance).toBe('eu_2.lan');
     expect(loadConfig([], {}).config.instance).toBe(defaultInstance(hostname()));
+    expect(loadConfig([], {}).config.orphanCheckIntervalMs).toBe(30_000);
   });
 
   test('a host name that is no instance name is made one; a given name is never changed', () => {
@@ -158,9 +160,10 @@ describe('the instance name (several acerelays on one orchestrator)', () => {
     expect(defaultInstance('h'.repeat(80))).toHaveLength(63);
   });
 
-  test('--help shows the instance with what it defaults to', () => {
+  test('--help shows both variables, the instance with what it defaults to', () => {
     const help = configHelp({});
     expect(help).toContain('ACERELAY_INSTANCE');
     expect(help).toMatch(/ACERELAY_INSTANCE[\s\S]*default the host name/);
+    expect(help).toContain('ACERELAY_ORPHAN_CHECK_INTERVAL');
   });
 });
