@@ -328,6 +328,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     orchestrator && outbox
       ? new OrphanReaper({
           list: async () => (await orchestrator.streams({ status: 'started' })).map((s) => ({ id: s.id, containerId: s.containerId, statUrl: s.statUrl })),
+          engines: () => feed.current().engines ?? [],
           stat: (url) => engineClient.stat(url).then((): StatVerdict => 'alive', (err: unknown): StatVerdict => (isSessionGone(err) ? 'gone' : 'unknown')),
           isOurs: (id) => outbox.has(id) || ours(id) || runningStreams().has(id),
           end: (s) => outbox.enqueue({ streamId: s.id, type: 'stream_ended', containerId: s.containerId, payload: { containerId: s.containerId, streamId: s.id, reason: 'proxy_restart' } }),

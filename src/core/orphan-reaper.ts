@@ -10,7 +10,9 @@
  * that says `unknown playback session id` on two checks at least `confirmMs` apart means the
  * session is gone for good, whoever ran it, and the stream is ended through the outbox, which
  * sends the end only while the orchestrator still lists that id (so it cannot hit another
- * stream). A stat that cannot be read proves nothing: that stream is left alone.
+ * stream). A stat that cannot be read proves nothing: that stream is left alone, and so is one
+ * whose stat URL is not on an engine `/engines` lists (anyone may post a stream_started: its
+ * URLs are not fetched unless they point at an engine the orchestrator runs).
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -28,6 +30,8 @@ export type StatVerdict = 'alive' | 'gone' | 'unknown';
 export interface OrphanReaperDeps {
   /** The orchestrator's started streams (a fresh read). */
   list(): Promise<ListedStream[]>;
+  /** The engines the orchestrator lists now (`/engines`, from the last poll). */
+  engines(): ReadonlyArray<{ host: string; port: number }>;
   stat(statUrl: string): Promise<StatVerdict>;
   /** Streams this instance answers for: running, queued in its outbox, or started by it. */
   isOurs(streamId: string): boolean;
@@ -66,7 +70,8 @@ export class OrphanReaper {
       logger.debug({ err: (err as Error).message }, 'could not read the started streams; orphans checked next time');
       return [];
     }
-    const candidates = listed.filter((s) => s.id.startsWith('acerelay-') && s.statUrl && !this.deps.isOurs(s.id));
+    const origins = new Set(this.deps.engines().map((e) => engineOrigin(e.host, e.port)));
+    const candidates = listed.filter((s) => s.id.startsWith('acerelay-') && s.statUrl && origins.has(originOf(s.statUrl)) && !this.deps.isOurs(s.id));
     const seen = new Set(candidates.map((s) => s.id));
     for (const id of this.goneSince.keys()) if (!seen.has(id)) this.goneSince.delete(id);
     const ended: string[] = [];
@@ -93,5 +98,18 @@ export class OrphanReaper {
       });
     }
     return ended;
+  }
+}
+
+/** `http://host:port` of an engine as `/engines` lists it (an IPv6 host in brackets). */
+export function engineOrigin(host: string, port: number): string {
+  return originOf(`http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`);
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
   }
 }

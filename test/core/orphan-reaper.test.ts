@@ -6,7 +6,7 @@
 import { expect, test } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { OrphanReaper, type ListedStream, type StatVerdict } from '../../src/core/orphan-reaper.ts';
+import { OrphanReaper, engineOrigin, type ListedStream, type StatVerdict } from '../../src/core/orphan-reaper.ts';
 
 const A = 'acerelay-relay-a-0191e0f4-5c1a-7b7e-9d3c-2f1e0a9b8c7d';
 const B = 'acerelay-relay-b-0191e0f4-5c1b-7b7e-9d3c-2f1e0a9b8c7d';
@@ -19,6 +19,7 @@ function world(listing: ListedStream[], opts: { ours?: string[] } = {}) {
   const ended: string[] = [];
   let listFails = false;
   const reaper = new OrphanReaper({
+    engines: () => [{ host: 'e', port: 1 }],
     list: async () => {
       if (listFails) throw new Error('orchestrator down');
       return listing;
@@ -84,6 +85,19 @@ test('ours, other clients’ streams, and streams without a stat URL are never l
   w.clock.advance(1_000);
   expect(await w.reaper.check()).toEqual([B]);
   expect(w.statted).toEqual([listed(B).statUrl, listed(B).statUrl]);
+});
+
+test('a stat URL on no engine /engines lists is never fetched (anyone may post a stream_started)', async () => {
+  const elsewhere = listed(B, 'http://169.254.169.254:80/latest/meta-data');
+  const otherPort = listed(A, 'http://e:2/ace/stat/x/y');
+  const w = world([elsewhere, otherPort]);
+  w.verdicts.set(elsewhere.statUrl!, 'gone');
+  w.verdicts.set(otherPort.statUrl!, 'gone');
+  await w.reaper.check();
+  w.clock.advance(1_000);
+  expect(await w.reaper.check()).toEqual([]);
+  expect(w.statted).toEqual([]);
+  expect(engineOrigin('::1', 6878)).toBe('http://[::1]:6878');
 });
 
 test('a stream that became ours (or left the listing) between the two checks is not ended', async () => {
