@@ -7,10 +7,11 @@
  * every instance orders the streams listed on each engine alike — other clients' streams first
  * (acerelay cannot move them), then acerelay's by the UUID in their id (version 7: the oldest
  * first), then by id — and the first `max` keep their seats. A session of ours listed past them
- * leaves that engine for another (a failover), so every instance moves only its own sessions,
- * and no two instances ever both stay or both leave. An engine carries more than `max` for at
- * most: the later stream's start, its stream_started delivery, one status poll of its instance,
- * and the stop of its engine session.
+ * leaves that engine for another (a failover): every instance moves only its own sessions, and
+ * of two that collide one stays and the other leaves. An engine carries more than `max` for the
+ * later stream's start, its stream_started delivery, the next status poll of its instance (3 s
+ * later at most when both starts landed by then, else one status interval), and the stop of
+ * its engine session.
  */
 import type { EngineInfo } from '../adapters/orchestrator/types.ts';
 import type { Logger } from '../log.ts';
