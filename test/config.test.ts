@@ -1,6 +1,7 @@
 /** Configuration: every variable, flag and acexy alias, and the errors that name them. */
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, parseListen } from '../src/config.ts';
+import { hostname } from 'node:os';
+import { ConfigError, configHelp, defaultInstance, loadConfig, parseListen } from '../src/config.ts';
 import { parseBitrate, parseDuration, parseSize } from '../src/units.ts';
 
 describe('units', () => {
@@ -99,6 +100,11 @@ describe('errors and warnings', () => {
     ['ACERELAY_LOG_LEVEL', 'chatty'],
     ['ACERELAY_HOLD_MAX', '0'],
     ['ACEXY_PORT', 'http'],
+    ['ACERELAY_INSTANCE', 'relay one'],
+    ['ACERELAY_INSTANCE', '-relay'],
+    ['ACERELAY_INSTANCE', ''],
+    ['ACERELAY_INSTANCE', 'r'.repeat(64)],
+    ['ACERELAY_ORPHAN_CHECK_INTERVAL', '0'],
   ])('%s=%s names the variable', (name, value) => {
     try {
       loadConfig([], { [name]: value });
@@ -152,5 +158,29 @@ describe('empty values from compose files', () => {
     const { config, warnings } = loadConfig([], { ACERELAY_ADMIN_TOKEN: ' ' });
     expect(config.adminToken).toBeUndefined();
     expect(warnings.join('\n')).toContain('ACERELAY_ADMIN_TOKEN');
+  });
+});
+
+describe('the instance name (several acerelays on one orchestrator)', () => {
+  test('ACERELAY_INSTANCE (or --instance) names the instance; by default the host name', () => {
+    expect(loadConfig([], { ACERELAY_INSTANCE: 'relay-1' }).config.instance).toBe('relay-1');
+    expect(loadConfig(['--instance', 'eu_2.lan'], { ACERELAY_INSTANCE: 'relay-1' }).config.instance).toBe('eu_2.lan');
+    expect(loadConfig([], {}).config.instance).toBe(defaultInstance(hostname()));
+    expect(loadConfig([], {}).config.orphanCheckIntervalMs).toBe(30_000);
+  });
+
+  test('a host name that is no instance name is made one; a given name is never changed', () => {
+    expect(defaultInstance('3f1c2a9b7d01')).toBe('3f1c2a9b7d01');
+    expect(defaultInstance('my host:1')).toBe('my-host-1');
+    expect(defaultInstance('.hidden')).toBe('hidden');
+    expect(defaultInstance('')).toBe('acerelay');
+    expect(defaultInstance('h'.repeat(80))).toHaveLength(63);
+  });
+
+  test('--help shows both variables, the instance with what it defaults to', () => {
+    const help = configHelp({});
+    expect(help).toContain('ACERELAY_INSTANCE');
+    expect(help).toMatch(/ACERELAY_INSTANCE[\s\S]*default the host name/);
+    expect(help).toContain('ACERELAY_ORPHAN_CHECK_INTERVAL');
   });
 });
