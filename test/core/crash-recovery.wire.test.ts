@@ -7,7 +7,7 @@ import { afterEach, expect, test } from 'vitest';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAcerelay, type Child } from '../support/child.ts';
+import { listeningUrl, serveAcerelay, type Child } from '../support/child.ts';
 import { startSimulator, type Simulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually, play, sleep } from '../support/stack.ts';
 import { addFinishedSessions, confirmedStarts } from '../adapters/journal/journal-files.ts';
@@ -21,21 +21,12 @@ afterEach(async () => {
 });
 
 function start(dataDir: string, extra: Record<string, string> = {}): Child {
-  const child = runAcerelay(['serve', '--listen', '127.0.0.1:0'], {
-    ACERELAY_ORCH_URL: sim!.url,
-    ACERELAY_DATA_DIR: dataDir,
-    ACERELAY_LOG_LEVEL: 'info',
-    ACERELAY_STATUS_INTERVAL: '2s',
-    ACERELAY_STATUS_INTERVAL_DEGRADED: '1s',
-    ...extra,
-  });
+  const child = serveAcerelay(sim!.url, dataDir, extra);
   children.push(child);
   return child;
 }
 
-async function baseUrl(child: Child): Promise<string> {
-  return JSON.parse(await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/)).url as string;
-}
+const baseUrl = (child: Child) => listeningUrl(child);
 
 const accepted = (s: Simulator) => s.state().events.filter((e) => e.type === 'stream_started' && e.http_status === 200).map((e) => e.stream_id);
 

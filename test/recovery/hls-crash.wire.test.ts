@@ -8,7 +8,7 @@ import { afterEach, expect, test } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAcerelay, type Child } from '../support/child.ts';
+import { listeningUrl, serveAcerelay, type Child } from '../support/child.ts';
 import { startSimulator, type Simulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually, getJson } from '../support/stack.ts';
 import { fetchPlaylist, fetchSegment, segmentUrl } from '../support/hls.ts';
@@ -21,20 +21,13 @@ afterEach(async () => {
   sim = null;
 });
 
-function start(dataDir: string): Child {
-  const child = runAcerelay(['serve', '--listen', '127.0.0.1:0'], {
-    ACERELAY_ORCH_URL: sim!.url,
-    ACERELAY_DATA_DIR: dataDir,
-    ACERELAY_LOG_LEVEL: 'info',
-    ACERELAY_STATUS_INTERVAL: '2s',
-  });
+function start(dataDir: string, extra: Record<string, string> = {}): Child {
+  const child = serveAcerelay(sim!.url, dataDir, extra);
   children.push(child);
   return child;
 }
 
-async function baseUrl(child: Child): Promise<string> {
-  return JSON.parse(await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/)).url as string;
-}
+const baseUrl = (child: Child) => listeningUrl(child);
 
 test('kill -9 while HLS viewers watch a channel, restart: its stream is ended, its engine session stopped, its HLS player in the journal', async () => {
   sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, startDelayMs: 100, provisionDelayMs: 200, engineReadyDelayMs: 200 });

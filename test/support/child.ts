@@ -67,3 +67,24 @@ export function watchChild(proc: ChildProcess): Child {
     },
   };
 }
+
+/**
+ * `acerelay serve` on a free loopback port against an orchestrator (the simulator), on a data
+ * dir the test keeps across restarts, polling the status quickly so recovery shows within a
+ * test's patience. `extra` overrides or adds variables.
+ */
+export function serveAcerelay(orchUrl: string, dataDir: string, extra: Record<string, string> = {}): Child {
+  return runAcerelay(['serve', '--listen', '127.0.0.1:0'], {
+    ACERELAY_ORCH_URL: orchUrl,
+    ACERELAY_DATA_DIR: dataDir,
+    ACERELAY_LOG_LEVEL: 'info',
+    ACERELAY_STATUS_INTERVAL: '2s',
+    ACERELAY_STATUS_INTERVAL_DEGRADED: '1s',
+    ...extra,
+  });
+}
+
+/** The base URL a serving child logs once it listens. */
+export async function listeningUrl(child: Child, ms?: number): Promise<string> {
+  return JSON.parse(await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/, ms)).url as string;
+}
