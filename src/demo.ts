@@ -37,6 +37,8 @@ acerelay demo — a simulated acestream-orchestrator with engines on loopback, a
     ffplay '${base}/ace/getstream?id=${DEMO_ID}'
     vlc    '${base}/ace/getstream?id=${DEMO_ID}'
     ffmpeg -i '${base}/ace/getstream?id=${DEMO_ID}' -t 10 -f null -
+    HLS (browsers, Apple devices, TVHeadend in HLS mode), the same channel and engine session:
+    ffplay '${base}/ace/manifest.m3u8?id=${DEMO_ID}'
 
   Look inside:
     inspector  ${base}/inspector
