@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchArgs } from './args.ts';
 import { describeMachine } from './machine.ts';
-import { LoadClient } from './load/driver.ts';
+import { LoadClient, LoadPool } from './load/driver.ts';
 import type { StreamsResult } from './measure.ts';
 import { ROOT, startLoadClient } from './processes.ts';
-import { renderMarkdown, type BenchResults } from './report.ts';
+import { chunkLabel, renderMarkdown, type BenchResults } from './report.ts';
 import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, log } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
@@ -42,12 +42,14 @@ export async function runBench(argv: string[]): Promise<void> {
       warmupMs: args.warmupMs,
       engineStartDelayMs: START_DELAY_MS,
       targets: args.targets,
+      chunks: args.chunks,
+      loadClients: args.loadClients,
     },
     durationS: 0,
     unpaced: [],
     unpacedRounds: {},
     fanout: [],
-    multi: null,
+    multi: [],
     join: null,
     profile: null,
     idleCores: {},
@@ -61,13 +63,13 @@ export async function runBench(argv: string[]): Promise<void> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
-  const clientChild = startLoadClient(dir);
-  run.client = new LoadClient(clientChild);
+  const clientChildren = Array.from({ length: args.loadClients }, (_, i) => startLoadClient(dir, i));
+  run.pool = new LoadPool(clientChildren.map((c) => new LoadClient(c)));
   const rate = args.bitrate / 8;
   try {
     if (args.scenarios.includes('unpaced')) {
       log(`one unpaced stream, best of ${UNPACED_ROUNDS} interleaved rounds`);
-      await run.phase(0, async (sim, targets) => {
+      await run.phase(0, 0, async (sim, targets) => {
         const best = new Map<string, StreamsResult>();
         for (let round = 0; round < UNPACED_ROUNDS; round++) {
           for (const t of targets) {
@@ -81,22 +83,25 @@ export async function runBench(argv: string[]): Promise<void> {
       });
     }
     const paced = args.scenarios.filter((s) => s !== 'unpaced');
-    if (paced.length > 0) {
-      await run.phase(args.bitrate, async (sim, targets) => {
+    for (const [i, chunkBytes] of (paced.length > 0 ? args.chunks : []).entries()) {
+      await run.phase(args.bitrate, chunkBytes, async (sim, targets) => {
+        const writes = `engine writes of ${chunkLabel(chunkBytes)}`;
         if (args.scenarios.includes('fanout')) {
           for (const n of args.players) {
-            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} player(s)`);
-            const row = { players: n, results: [] as StreamsResult[] };
+            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} player(s), ${writes}`);
+            const row = { chunkBytes, players: n, results: [] as StreamsResult[] };
             for (const t of targets) row.results.push(await run.streams(sim, t, 1, n, rate, args.windowMs));
             results.fanout.push(row);
           }
         }
         if (args.scenarios.includes('multi')) {
-          log('50 channels × 4 players');
-          results.multi = { channels: 50, perChannel: 4, results: [] };
-          for (const t of targets) results.multi.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
+          log(`50 channels × 4 players, ${writes}`);
+          const row = { chunkBytes, channels: 50, perChannel: 4, results: [] as StreamsResult[] };
+          for (const t of targets) row.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
+          results.multi.push(row);
         }
-        if (args.scenarios.includes('join')) await joins(run, targets);
+        // Time to first byte does not depend on the write size: once, in the first phase.
+        if (i === 0 && args.scenarios.includes('join')) await joins(run, targets);
       });
     }
     if (args.cpuProf) await profile(run, stamp);
@@ -105,7 +110,7 @@ export async function runBench(argv: string[]): Promise<void> {
     throw err;
   } finally {
     await run.stopAll();
-    clientChild.disconnect();
+    for (const c of clientChildren) c.disconnect();
   }
 
   results.durationS = Math.round((Date.now() - startedAt) / 1000);

@@ -14,19 +14,43 @@ export interface BenchResults {
     warmupMs: number;
     engineStartDelayMs: number;
     targets: string[];
+    /** Engine write sizes of the paced phases (0: what is due every 20 ms). */
+    chunks?: number[];
+    loadClients?: number;
   };
   durationS: number;
   /** Best of the rounds per target (throughput under a shared machine is a floor). */
   unpaced: StreamsResult[];
   /** Every round's MB/s per target. */
   unpacedRounds: Record<string, number[]>;
-  fanout: Array<{ players: number; results: StreamsResult[] }>;
-  multi: { channels: number; perChannel: number; results: StreamsResult[] } | null;
+  fanout: FanoutRow[];
+  multi: MultiRow[];
   join: { trials: number; cold: Record<string, TtfbResult>; warm: TtfbResult | null } | null;
   profile: { label: string; run: StreamsResult; file: string; summary: ProfileSummary } | null;
   /** Each proxy's CPU (cores) with no player: the fixed cost under per-GB figures at few players. */
   idleCores: Record<string, number>;
   notes: string[];
+}
+
+export interface FanoutRow {
+  /** The engine's write size in this phase (0: what is due every 20 ms; absent in older results). */
+  chunkBytes?: number;
+  players: number;
+  results: StreamsResult[];
+}
+
+export interface MultiRow {
+  chunkBytes?: number;
+  channels: number;
+  perChannel: number;
+  results: StreamsResult[];
+}
+
+/** `1316 B`, `16 KiB`, `64 KiB`; 0 is the simulator's default. */
+export function chunkLabel(bytes: number): string {
+  if (bytes === 0) return 'what is due every 20 ms';
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
 }
 
 const dash = '—';
@@ -138,15 +162,17 @@ export function renderMarkdown(res: BenchResults): string {
     L.push('');
   }
 
-  if (res.fanout.length) {
-    L.push(`## One channel at ${mbit} Mbit/s`, '', ...STREAM_HEAD);
-    for (const row of res.fanout) L.push(...streamRows(row.results, String(row.players)));
+  for (const chunk of chunksOf(res)) {
+    const rows = res.fanout.filter((r) => (r.chunkBytes ?? 0) === chunk);
+    if (rows.length === 0) continue;
+    L.push(`## One channel at ${mbit} Mbit/s, engine writes of ${chunkLabel(chunk)}`, '', ...STREAM_HEAD);
+    for (const row of rows) L.push(...streamRows(row.results, String(row.players)));
     L.push('');
   }
 
-  if (res.multi) {
-    L.push(`## ${res.multi.channels} channels × ${res.multi.perChannel} players at ${mbit} Mbit/s`, '', ...STREAM_HEAD);
-    L.push(...streamRows(res.multi.results, String(res.multi.channels * res.multi.perChannel)));
+  for (const row of res.multi) {
+    L.push(`## ${row.channels} channels × ${row.perChannel} players at ${mbit} Mbit/s, engine writes of ${chunkLabel(row.chunkBytes ?? 0)}`, '', ...STREAM_HEAD);
+    L.push(...streamRows(row.results, String(row.channels * row.perChannel)));
     L.push('');
   }
 
@@ -199,8 +225,8 @@ export function renderMarkdown(res: BenchResults): string {
   const notes = [...res.notes];
   const label = new Map<StreamsResult, string>();
   for (const r of res.unpaced) label.set(r, `${r.target} unpaced`);
-  for (const row of res.fanout) for (const r of row.results) label.set(r, `${r.target} × ${r.players}`);
-  for (const r of res.multi?.results ?? []) label.set(r, `${r.target} 50×4`);
+  for (const row of res.fanout) for (const r of row.results) label.set(r, `${r.target} × ${r.players} (${chunkLabel(row.chunkBytes ?? 0)})`);
+  for (const row of res.multi) for (const r of row.results) label.set(r, `${r.target} 50×4 (${chunkLabel(row.chunkBytes ?? 0)})`);
   const all = [...label.keys()];
   const named = (rows: StreamsResult[], extra: (r: StreamsResult) => string = () => '') => rows.map((r) => `${label.get(r)}${extra(r)}`).join(', ');
   const clientBound = all.filter((r) => r.bottlenecks.includes('load client bound'));
@@ -224,6 +250,18 @@ export function renderMarkdown(res: BenchResults): string {
   return `${L.join('\n')}\n`;
 }
 
+/** The write sizes of the paced phases, in run order. */
+export function chunksOf(res: BenchResults): number[] {
+  return [...new Set([...res.fanout.map((r) => r.chunkBytes ?? 0), ...res.multi.map((r) => r.chunkBytes ?? 0)])];
+}
+
+/** Results written before write sizes existed: one phase of what is due, `multi` a single row or null. */
+export function normalizeResults(raw: unknown): BenchResults {
+  const res = raw as BenchResults & { multi: MultiRow | MultiRow[] | null };
+  const multi = res.multi === null ? [] : Array.isArray(res.multi) ? res.multi : [res.multi];
+  return { ...res, multi, fanout: res.fanout.map((r) => ({ ...r, chunkBytes: r.chunkBytes ?? 0 })) };
+}
+
 function aims(res: BenchResults): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const relayUnpaced = res.unpaced.find((r) => r.target === 'acerelay');
@@ -238,7 +276,7 @@ function aims(res: BenchResults): Array<[string, string]> {
     thousand ? `${thousand.window.keepingUp}/1000, lag p99 ${fmt(thousand.window.lagMs.p99, 0)} ms${thousand.bottlenecks.length ? ` (${thousand.bottlenecks.join(', ')})` : ''}` : 'not run (quick run; use --full)',
   ]);
   const cpuRatios: string[] = [];
-  for (const row of [...res.fanout, ...(res.multi ? [{ players: res.multi.channels * res.multi.perChannel, results: res.multi.results, multi: true }] : [])]) {
+  for (const row of [...res.fanout, ...res.multi.map((m) => ({ players: m.channels * m.perChannel, results: m.results, multi: true }))]) {
     const a = row.results.find((r) => r.target === 'acerelay')?.proxy?.cpuPerGB;
     const n = nginxOf(row.results)?.proxy?.cpuPerGB;
     if (a !== undefined && n !== undefined) cpuRatios.push(`${'multi' in row ? '50×4' : row.players}: ${ratio(a, n)}`);
