@@ -155,8 +155,10 @@ export async function startAcerelay(dir: string, opts: AcerelayOptions): Promise
     BENCH_PROBE_GC: '1',
   });
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  // Extra V8/Node flags for investigations (e.g. --trace-gc), from the environment only.
+  const extra = (process.env.BENCH_ACERELAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const fd = logFd(dir, 'acerelay');
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', PROBE, ...prof, BIN, 'serve'], {
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', '--import', PROBE, ...prof, BIN, 'serve'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],

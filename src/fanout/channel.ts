@@ -3,7 +3,8 @@
  * player on the channel. Lives outside the actor system: bytes are never events.
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
- *  failover, splice) → replay window → every player's socket
+ *  failover, splice) → open-PES hold-back → one copy into the channel's slabs, framed →
+ *  replay window → every player's socket (one write of the same framed bytes each)
  *
  * A player past its backlog bound is dropped alone; the others never wait for it. Only when
  * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
@@ -15,6 +16,8 @@ import { ReplayWindow } from './replay-window.ts';
 import { SyncFinder } from './sync-finder.ts';
 import { SeamRewriter, findTail } from './seam.ts';
 import { PesTail } from './pes-tail.ts';
+import { OutChunk } from './out-chunk.ts';
+import { OutSlabs } from './out-slabs.ts';
 import type { PlayerSink } from './player-sink.ts';
 
 export interface ChannelOptions {
@@ -47,11 +50,27 @@ const DEFAULT_WINDOW = 8 * 1024 * 1024;
 /** Most held back for open PES (≈ 2 s at 4 Mbit/s) before giving up on a quiet PID. */
 const MAX_HELD = 1024 * 1024;
 
+/**
+ * A player on the channel, and where the bytes its socket has not sent yet lie: the slabs
+ * (out-slabs.ts) it was written from while it had a backlog, oldest first, each with the
+ * socket's byte count at the end of the last write from it. A slab is free of this player
+ * once the socket has sent that many bytes.
+ */
+interface Seat {
+  slabs: number[];
+  ends: number[];
+}
+
+const seat = (): Seat => ({ slabs: [], ends: [] });
+
 export class Channel {
   readonly id: string;
-  private readonly sinks = new Set<PlayerSink>();
+  private readonly sinks = new Map<PlayerSink, Seat>();
   /** Joined before the window had a start point: they get it as soon as one exists. */
   private readonly waiting = new Set<PlayerSink>();
+  /** Left the channel with bytes of a slab still in their socket (they may live on, held). */
+  private readonly departed = new Map<PlayerSink, Seat>();
+  private readonly slabs = new OutSlabs(() => this.oldestInUse());
   private readonly aligner = new PacketAligner();
   private readonly window: ReplayWindow;
   private readonly tail = new PesTail(MAX_HELD);
@@ -104,7 +123,7 @@ export class Channel {
   beginUpstream(): void {
     // The old upstream is gone: its complete frames go out, its cut-off ones never will.
     const rest = this.tail.closeSegment();
-    if (rest.length > 0) this.emit(rest);
+    if (rest.length > 0) this.emitPieces([rest]);
     this.aligner.reset();
     this.upstreams++;
     this.finder = new SyncFinder(this.opts.windowBytes ?? DEFAULT_WINDOW);
@@ -143,15 +162,19 @@ export class Channel {
       this.waiting.add(sink);
       return;
     }
-    for (const part of this.window.replay()) if (this.send(sink, part) < 0) return;
-    this.sinks.add(sink);
+    const place = this.departed.get(sink) ?? seat();
+    this.departed.delete(sink);
+    for (const part of this.window.replay()) if (this.send(sink, place, part) < 0) return;
+    this.sinks.set(sink, place);
     // A newcomer is not behind yet: read on (the next chunk pauses again if it is).
     this.release();
   }
 
   detach(sink: PlayerSink): void {
+    const seat = this.sinks.get(sink);
     this.sinks.delete(sink);
     this.waiting.delete(sink);
+    this.depart(sink, seat);
     this.release();
   }
 
@@ -159,36 +182,48 @@ export class Channel {
     this.closed = true;
     this.sinks.clear();
     this.waiting.clear();
+    this.departed.clear();
     this.window.reset();
     this.release();
   }
 
+  /** Bytes this channel keeps in memory for its players: its slabs (replay window included) and the held-back tail. */
+  get bufferedBytes(): number {
+    return this.slabs.bytes + this.window.ownBytes + this.tail.heldBytes + this.aligner.pending;
+  }
+
+  /** Bytes in the replay window (what a joiner is sent first). */
+  get windowBytes(): number {
+    return this.window.bytes;
+  }
+
   /**
-   * Output that spans several upstream buffers: joined once when it goes to several players
-   * (one copy instead of a write per piece per player), sent piece by piece otherwise (one
-   * player's writes in one tick leave as one syscall; a copy would cost more).
+   * The output in `pieces` (views of upstream buffers, in order). For several players: one
+   * copy into a slab, framed once, then one write of the same bytes to each. For one player:
+   * the upstream's own buffers, framed around by its socket (a copy would cost more than it saves).
    */
   private emitPieces(pieces: Buffer[]): void {
     if (pieces.length === 0) return;
-    if (pieces.length === 1 || this.sinks.size + this.waiting.size > 1) this.emit(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
-    else for (const piece of pieces) this.emit(piece);
+    if (this.sinks.size + this.waiting.size > 1) this.emit(this.slabs.put(pieces));
+    else for (const piece of pieces) this.emit(new OutChunk(piece));
   }
 
-  private emit(out: Buffer): void {
+  private emit(out: OutChunk): void {
     const startedNow = this.window.append(out);
     let least = Infinity;
-    for (const sink of this.sinks) {
-      const backlog = this.send(sink, out);
+    for (const [sink, seat] of this.sinks) {
+      const backlog = this.send(sink, seat, out);
       if (backlog >= 0 && backlog < least) least = backlog;
     }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
       for (const sink of this.waiting) {
         this.waiting.delete(sink);
+        const place = seat();
         let backlog = 0;
-        for (const part of replay) if ((backlog = this.send(sink, part)) < 0) break;
+        for (const part of replay) if ((backlog = this.send(sink, place, part)) < 0) break;
         if (backlog < 0) continue;
-        this.sinks.add(sink);
+        this.sinks.set(sink, place);
         if (backlog < least) least = backlog;
       }
     }
@@ -196,14 +231,27 @@ export class Channel {
   }
 
   /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
-  private send(sink: PlayerSink, buf: Buffer): number {
-    sink.write(buf);
-    this.bytesOut += buf.length;
-    if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+  private send(sink: PlayerSink, place: Seat, chunk: OutChunk): number {
+    sink.write(chunk);
+    this.bytesOut += chunk.length;
+    if (this.opts.totals) this.opts.totals.bytesOut += chunk.length;
     const backlog = sink.backlog();
+    if (backlog === 0) {
+      // The socket took it all at once (the usual case): nothing of any slab waits in it.
+      if (place.slabs.length > 0) place.slabs.length = place.ends.length = 0;
+    } else if (chunk.seq >= 0) {
+      const end = sink.flushed() + backlog;
+      const last = place.slabs.length - 1;
+      if (last >= 0 && place.slabs[last] === chunk.seq) place.ends[last] = end;
+      else {
+        place.slabs.push(chunk.seq);
+        place.ends.push(end);
+      }
+    }
     if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
       this.waiting.delete(sink);
+      this.depart(sink, place);
       sink.drop('slow');
       this.opts.onDrop?.(sink, 'slow');
       return -1;
@@ -211,13 +259,33 @@ export class Channel {
     return backlog;
   }
 
+  /** A player leaving with unsent bytes keeps their slabs from reuse until its socket took them. */
+  private depart(sink: PlayerSink, place: Seat | undefined): void {
+    if (place && pinned(sink, place) >= 0) this.departed.set(sink, place);
+  }
+
+  /** The oldest slab still read by the replay window or by a player's socket (Infinity: none). */
+  private oldestInUse(): number {
+    let oldest = this.window.oldestSeq;
+    for (const [sink, place] of this.sinks) {
+      const pin = pinned(sink, place);
+      if (pin >= 0 && pin < oldest) oldest = pin;
+    }
+    for (const [sink, place] of this.departed) {
+      const pin = pinned(sink, place);
+      if (pin < 0) this.departed.delete(sink);
+      else if (pin < oldest) oldest = pin;
+    }
+    return oldest;
+  }
+
   /** Every player is behind: stop reading until the first of them has taken its backlog. */
   private throttle(): void {
     if (this.paused || !this.valve) return;
-    for (const sink of this.sinks) if (!sink.whenDrained) return;
+    for (const sink of this.sinks.keys()) if (!sink.whenDrained) return;
     this.paused = true;
     this.valve.pause();
-    for (const sink of this.sinks) sink.whenDrained!(this.release);
+    for (const sink of this.sinks.keys()) sink.whenDrained!(this.release);
   }
 
   private readonly release = (): void => {
@@ -225,4 +293,21 @@ export class Channel {
     this.paused = false;
     this.valve?.resume();
   };
+}
+
+/** The oldest slab the player's socket still has bytes of (-1: none), forgetting those it sent. */
+function pinned(sink: PlayerSink, place: Seat): number {
+  if (place.slabs.length === 0) return -1;
+  if (sink.backlog() === 0) {
+    place.slabs.length = place.ends.length = 0;
+    return -1;
+  }
+  const flushed = sink.flushed();
+  let n = 0;
+  while (n < place.ends.length && place.ends[n]! <= flushed) n++;
+  if (n > 0) {
+    place.slabs.splice(0, n);
+    place.ends.splice(0, n);
+  }
+  return place.slabs.length > 0 ? place.slabs[0]! : -1;
 }
