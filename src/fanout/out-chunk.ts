@@ -6,6 +6,12 @@
  */
 export class OutChunk {
   /**
+   * The rest of the same send when it did not fit the slab it began in: the next slab's
+   * bytes, framed as a chunk of their own (both go to a socket in one writev).
+   */
+  next: OutChunk | null = null;
+
+  /**
    * @param data whole TS packets
    * @param framed `<hex size>\r\n<data>\r\n` around the same bytes, or null (a sink frames it)
    * @param seq the slab holding it (out-slabs.ts), or -1 when it holds its own memory
@@ -16,7 +22,8 @@ export class OutChunk {
     readonly seq = -1,
   ) {}
 
+  /** Packet bytes of the send (both parts). */
   get length(): number {
-    return this.data.length;
+    return this.data.length + (this.next ? this.next.data.length : 0);
   }
 }

@@ -11,11 +11,18 @@
  * caller says which slab is the oldest still in use; see Channel).
  */
 import { OutChunk } from './out-chunk.ts';
+import { PACKET_SIZE } from '../ts/packet.ts';
 
 /** Slab size: a few sends of a 4 Mbit/s channel, small next to its replay window. */
 export const SLAB_BYTES = 64 * 1024;
+/** Emptied slabs kept for reuse at most: a GOP of 4 Mbit/s and then some. */
+const MAX_SPARE = 12;
 /** Room for the chunk-size line before the data: up to 6 hex digits + CRLF. */
 const HEAD_ROOM = 8;
+/** A chunk's framing: the size line's room and the CRLF after the data. */
+const FRAMING = HEAD_ROOM + 2;
+/** The least worth sending as the first part of a split send. */
+const MIN_PART = 8 * PACKET_SIZE;
 const CRLF = 0x0d0a;
 
 interface Slab {
@@ -28,7 +35,8 @@ export class OutSlabs {
   private current: Slab | null = null;
   /** Slabs filled earlier, oldest first: free once older than the oldest slab in use. */
   private readonly retired: Slab[] = [];
-  private spare: Slab | null = null;
+  /** Emptied slabs, kept for the window to grow into again (it shrinks by a GOP at a time). */
+  private readonly spare: Slab[] = [];
   private nextSeq = 0;
 
   /**
@@ -42,31 +50,63 @@ export class OutSlabs {
 
   /** Bytes held (slabs being filled, retired and spare; sends with memory of their own). */
   get bytes(): number {
-    let n = (this.current?.buf.length ?? 0) + (this.spare?.buf.length ?? 0);
+    let n = this.current?.buf.length ?? 0;
     for (const s of this.retired) n += s.buf.length;
+    for (const s of this.spare) n += s.buf.length;
     return n;
   }
 
-  /** Copies `pieces` (whole packets, in order; at least one byte) into a slab and frames them. */
+  /**
+   * Copies `pieces` (whole packets, in order; at least one byte) into the slabs and frames
+   * them. A send that does not fit what is left of the slab fills it (whole packets) and goes
+   * on in the next one, as a second chunk (`next`): slabs stay full, so memory stays close
+   * to the replay window. A send larger than a whole slab gets memory of its own.
+   */
   put(pieces: readonly Buffer[]): OutChunk {
     let total = 0;
     for (const p of pieces) total += p.length;
     if (total === 0) throw new RangeError('an empty chunk ends a chunked body');
-    const need = HEAD_ROOM + total + 2;
-    let slab = this.current;
-    if (!slab || slab.buf.length - slab.used < need) {
-      if (slab) this.retired.push(slab);
-      // Larger than a slab (large engine writes, a burst): memory of its own, retired when
-      // full like any slab, never reused. Larger slabs would hold more than the window needs.
-      slab = this.current = need > this.slabBytes ? this.make(need) : this.fresh();
+    this.current ??= this.fresh();
+    const room = this.current.buf.length - this.current.used - FRAMING;
+    if (total <= room) return this.frame(this.current, pieces, 0, total);
+    const head = room >= MIN_PART ? room - (room % PACKET_SIZE) : 0;
+    const first = head > 0 ? this.frame(this.current, pieces, 0, head) : null;
+    const rest = total - head;
+    // Larger than a slab (large engine writes, a burst): memory of its own, retired at once.
+    // (The full slab is retired after the next is found: it holds `first`, sent to nobody yet.)
+    const into = rest + FRAMING > this.slabBytes ? this.make(rest + FRAMING) : this.fresh();
+    this.retired.push(this.current);
+    if (into.buf.length === this.slabBytes) this.current = into;
+    else {
+      this.current = null;
+      this.retired.push(into);
     }
+    const second = this.frame(into, pieces, head, rest);
+    if (!first) return second;
+    first.next = second;
+    return first;
+  }
+
+  /** Copies `length` bytes of `pieces` from `skip` on into `slab`, framed as one chunk. */
+  private frame(slab: Slab, pieces: readonly Buffer[], skip: number, length: number): OutChunk {
     const buf = slab.buf;
     const at = slab.used + HEAD_ROOM;
     let end = at;
-    for (const p of pieces) end += p.copy(buf, end);
-    const head = total.toString(16);
-    const from = at - head.length - 2;
-    buf.write(head, from, 'latin1');
+    let left = length;
+    for (const p of pieces) {
+      if (left === 0) break;
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      const n = Math.min(p.length - skip, left);
+      end += p.copy(buf, end, skip, skip + n);
+      left -= n;
+      skip = 0;
+    }
+    const size = length.toString(16);
+    const from = at - size.length - 2;
+    buf.write(size, from, 'latin1');
     buf.writeUInt16BE(CRLF, at - 2);
     buf.writeUInt16BE(CRLF, end);
     slab.used = end + 2;
@@ -83,14 +123,13 @@ export class OutSlabs {
       const oldest = this.oldestInUse();
       while (this.retired.length > 0 && this.retired[0]!.seq < oldest) {
         const free = this.retired.shift()!;
-        // One spare is kept (the window's start moves by a GOP at a time and frees several
-        // at once); the rest, and sends that had memory of their own, go to the collector.
-        if (!this.spare && free.buf.length === this.slabBytes) this.spare = free;
+        // Kept for reuse (up to a bound: a slow player let go frees many at once); sends
+        // that had memory of their own go to the collector.
+        if (this.spare.length < MAX_SPARE && free.buf.length === this.slabBytes) this.spare.push(free);
       }
     }
-    const reuse = this.spare;
+    const reuse = this.spare.pop();
     if (!reuse) return this.make(this.slabBytes);
-    this.spare = null;
     reuse.seq = this.nextSeq++;
     reuse.used = 0;
     return reuse;

@@ -124,8 +124,8 @@ export class ReplayWindow {
 
   private dropOldest(): void {
     const c = this.chunks.shift()!;
-    this.size -= c.length;
-    if (c.seq < 0) this.unslabbed -= c.length;
+    this.size -= c.data.length;
+    if (c.seq < 0) this.unslabbed -= c.data.length;
     this.base++;
   }
 }

@@ -163,12 +163,15 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     const body = this.body;
     if (body) {
       if (body.destroyed) return;
-      if (!this.chunked) {
-        this.written += chunk.length;
-        body.write(chunk.data);
-      } else if (chunk.framed) {
-        this.written += chunk.framed.length;
-        body.write(chunk.framed);
+      if (chunk.next) {
+        // A send split over two slabs: both parts in one writev.
+        const cork = !this.corked;
+        if (cork) body.cork();
+        this.put(body, chunk);
+        this.put(body, chunk.next);
+        if (cork) body.uncork();
+      } else if (!this.chunked || chunk.framed) {
+        this.put(body, chunk);
       } else {
         // Not in a slab (a lone player's upstream buffers): framed around them. What one turn
         // writes leaves in one writev at the end of it, as Node's own `res.write` would do.
@@ -187,6 +190,13 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     }
     this.written += chunk.length;
     this.res.write(chunk.data);
+  }
+
+  /** One chunk that needs no framing of its own (in a slab, or an HTTP/1.0 body). */
+  private put(body: Socket, chunk: OutChunk): void {
+    const wire = this.chunked ? chunk.framed! : chunk.data;
+    this.written += wire.length;
+    body.write(wire);
   }
 
   backlog(): number {

@@ -38,10 +38,12 @@ class QueueSink implements PlayerSink {
   }
   write(chunk: OutChunk): void {
     if (this.dead) return;
-    // A chunk not in a slab (a lone player's, a joiner's first, partial one) goes out as it is framed around.
-    const view = chunk.framed ?? frameChunk(chunk.data);
-    this.queue.push({ view, copy: Buffer.from(view), off: 0 });
-    this.queued += view.length;
+    for (let c: OutChunk | null = chunk; c; c = c.next) {
+      // A chunk not in a slab (a lone player's, a joiner's first, partial one) goes out as it is framed around.
+      const view = c.framed ?? frameChunk(c.data);
+      this.queue.push({ view, copy: Buffer.from(view), off: 0 });
+      this.queued += view.length;
+    }
   }
   backlog(): number {
     return this.dead ? 0 : this.queued;
@@ -115,20 +117,41 @@ const ops = fc.array(
 );
 
 describe('OutSlabs', () => {
+  const packets = (n: number, fill: number) => Buffer.alloc(n * PACKET_SIZE, fill);
+  const bytesOf = (c: OutChunk) => Buffer.concat([c.data, ...(c.next ? [c.next.data] : [])]);
+
   it('frames what it copies as one HTTP/1.1 chunk, the data a view inside the framing', () => {
     const slabs = new OutSlabs(() => Infinity, 4096);
-    const a = Buffer.alloc(2 * PACKET_SIZE, 1);
-    const b = Buffer.alloc(PACKET_SIZE, 2);
+    const a = packets(2, 1);
+    const b = packets(1, 2);
     const out = slabs.put([a, b]);
+    expect(out.next).toBeNull();
     expect(out.data.equals(Buffer.concat([a, b]))).toBe(true);
     expect(unframe(out.framed!).equals(out.data)).toBe(true);
     expect(out.framed!.buffer).toBe(out.data.buffer);
     expect(out.framed!.subarray(0, 5).toString('latin1')).toBe('234\r\n');
-    // Larger than a slab: memory of its own, framed all the same.
-    const big = slabs.put([Buffer.alloc(30 * PACKET_SIZE, 3)]);
-    expect(unframe(big.framed!).equals(big.data)).toBe(true);
-    expect(big.seq).toBeGreaterThan(out.seq);
     expect(() => slabs.put([Buffer.alloc(0)])).toThrow(RangeError);
+  });
+
+  it('fills a slab to the last whole packet and goes on in the next one, each part framed on its own', () => {
+    const slabs = new OutSlabs(() => Infinity, 4096);
+    const first = slabs.put([packets(3, 1)]);
+    const input = [packets(10, 2), packets(10, 3)];
+    const split = slabs.put(input);
+    expect(split.next).not.toBeNull();
+    expect(split.data.buffer).toBe(first.data.buffer);
+    expect(split.next!.data.buffer).not.toBe(first.data.buffer);
+    expect(split.next!.seq).toBeGreaterThan(split.seq);
+    for (const part of [split, split.next!]) {
+      expect(part.data.length % PACKET_SIZE).toBe(0);
+      expect(unframe(part.framed!).equals(part.data)).toBe(true);
+    }
+    expect(bytesOf(split).equals(Buffer.concat(input))).toBe(true);
+    expect(split.length).toBe(20 * PACKET_SIZE);
+    // Larger than a whole slab: what does not fit gets memory of its own.
+    const big = slabs.put([packets(40, 4)]);
+    expect(bytesOf(big).equals(packets(40, 4))).toBe(true);
+    for (let c: OutChunk | null = big; c; c = c.next) expect(unframe(c.framed!).equals(c.data)).toBe(true);
   });
 
   it('reuses a slab only once nothing older than the oldest in use is left, and then allocates nothing', () => {
@@ -137,19 +160,20 @@ describe('OutSlabs', () => {
     const seen = new Set<ArrayBufferLike>();
     const chunks: OutChunk[] = [];
     for (let i = 0; i < 40; i++) {
-      const c = slabs.put([Buffer.alloc(15 * PACKET_SIZE, i)]);
+      const c = slabs.put([packets(15, i)]);
       chunks.push(c);
       seen.add(c.data.buffer);
     }
-    // Everything pinned at slab 0: every chunk kept its bytes, in slabs of its own.
+    // Everything pinned at slab 0: every chunk kept its bytes, two to a slab.
     chunks.forEach((c, i) => expect(c.data.every((v) => v === i)).toBe(true));
     expect(seen.size).toBe(20);
     oldest = Infinity;
-    const after = new Set<ArrayBufferLike>();
-    for (let i = 0; i < 100; i++) after.add(slabs.put([Buffer.alloc(15 * PACKET_SIZE, i)]).data.buffer);
-    // In steady state the same few slabs go round.
-    expect([...after].every((b) => seen.has(b))).toBe(true);
-    expect(slabs.bytes).toBeLessThanOrEqual(3 * 2 * (15 * PACKET_SIZE + 10));
+    for (let i = 0; i < 100; i++) {
+      const c = slabs.put([packets(15, i)]);
+      // In steady state the same slabs go round.
+      expect(seen.has(c.data.buffer)).toBe(true);
+      expect(c.data.every((v) => v === i)).toBe(true);
+    }
   });
 });
 
