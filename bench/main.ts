@@ -15,6 +15,7 @@ import { chunkLabel, renderMarkdown, type BenchResults } from './report.ts';
 import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, log } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
+import { measureChannelMemory } from './channel-memory.ts';
 
 export async function runBench(argv: string[]): Promise<void> {
   let args: BenchArgs;
@@ -50,6 +51,7 @@ export async function runBench(argv: string[]): Promise<void> {
     unpacedRounds: {},
     fanout: [],
     multi: [],
+    channelMemory: [],
     join: null,
     profile: null,
     idleCores: {},
@@ -105,6 +107,10 @@ export async function runBench(argv: string[]): Promise<void> {
       });
     }
     if (args.cpuProf) await profile(run, stamp);
+    if (args.scenarios.includes('fanout')) {
+      log('per-channel memory against the replay window (in this process, after the runs)');
+      results.channelMemory = await measureChannelMemory(args.bitrate, args.chunks);
+    }
   } catch (err) {
     log(`failed; every process's log is kept in ${dir}`);
     throw err;

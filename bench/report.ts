@@ -3,6 +3,7 @@ import type { Machine } from './machine.ts';
 import type { StreamsResult } from './measure.ts';
 import type { TtfbResult } from './load/protocol.ts';
 import type { ProfileSummary } from './profile-summary.ts';
+import type { ChannelMemory } from './channel-memory.ts';
 import { distribution, round } from './stats.ts';
 
 export interface BenchResults {
@@ -25,6 +26,8 @@ export interface BenchResults {
   unpacedRounds: Record<string, number[]>;
   fanout: FanoutRow[];
   multi: MultiRow[];
+  /** Per-channel memory against the replay window, per engine write size (absent in older results). */
+  channelMemory?: ChannelMemory[];
   join: { trials: number; cold: Record<string, TtfbResult>; warm: TtfbResult | null } | null;
   profile: { label: string; run: StreamsResult; file: string; summary: ProfileSummary } | null;
   /** Each proxy's CPU (cores) with no player: the fixed cost under per-GB figures at few players. */
@@ -173,6 +176,22 @@ export function renderMarkdown(res: BenchResults): string {
   for (const row of res.multi) {
     L.push(`## ${row.channels} channels × ${row.perChannel} players at ${mbit} Mbit/s, engine writes of ${chunkLabel(row.chunkBytes ?? 0)}`, '', ...STREAM_HEAD);
     L.push(...streamRows(row.results, String(row.channels * row.perChannel)));
+    L.push('');
+  }
+
+  if (res.channelMemory?.length) {
+    L.push('## Per-channel memory', '');
+    L.push(
+      `One channel fed the simulator's ${mbit} Mbit/s stream in the engine's write sizes, 20 players taking everything, sampled after`,
+      'every upstream write (in the bench process, on the byte path itself: `Channel.bufferedBytes` counts its slabs with the replay',
+      'window in them, output waiting to be sent, the held-back frame and the partial packet). The window grows by a GOP and drops at',
+      'each random-access point; the slabs it frees are kept for it to grow into again, so the channel holds about its largest window.',
+      '',
+    );
+    L.push('| engine writes | largest window (KiB) | most held (KiB) | held ÷ window | mean window (KiB) | mean held (KiB) |', '|---|---:|---:|---:|---:|---:|');
+    for (const m of res.channelMemory) {
+      L.push(`| ${chunkLabel(m.chunkBytes)} | ${m.windowPeakKiB} | ${m.heldPeakKiB} | ${m.peakRatio} | ${m.windowMeanKiB} | ${m.heldMeanKiB} |`);
+    }
     L.push('');
   }
 
