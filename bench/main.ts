@@ -50,6 +50,7 @@ export async function runBench(argv: string[]): Promise<void> {
     unpaced: [],
     unpacedRounds: {},
     fanout: [],
+    hls: [],
     multi: [],
     channelMemory: [],
     join: null,
@@ -102,8 +103,22 @@ export async function runBench(argv: string[]): Promise<void> {
           for (const t of targets) row.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
           results.multi.push(row);
         }
-        // Time to first byte does not depend on the write size: once, in the first phase.
+        // Time to first byte and HLS do not depend on the write size: once, in the first phase.
         if (i === 0 && args.scenarios.includes('join')) await joins(run, targets);
+        const relay = targets.find((t) => t.name === 'acerelay');
+        if (i === 0 && args.scenarios.includes('hls') && relay) {
+          for (const n of args.hlsClients) {
+            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} HLS client(s) through acerelay, ${writes}`);
+            const hls = await run.hls(sim, relay, n);
+            // The TS fan-out of the same size and write size beside it (measured above, or now).
+            let ts = results.fanout.find((r) => r.players === n && r.chunkBytes === chunkBytes)?.results.find((r) => r.target === 'acerelay') ?? null;
+            if (!ts) {
+              log(`  (acerelay's TS fan-out to ${n} for comparison)`);
+              ts = await run.streams(sim, relay, 1, n, rate, args.windowMs);
+            }
+            (results.hls ??= []).push({ chunkBytes, clients: n, hls, ts });
+          }
+        }
       });
     }
     if (args.cpuProf) await profile(run, stamp);

@@ -34,6 +34,8 @@ export interface StreamsSpec {
   windowMs: number;
   batch: number;
   batchGapMs: number;
+  /** HLS clients polling the channel's playlist instead of TS players. */
+  hls?: { pollMs: number; targetMs: number };
 }
 
 export interface ProxyFigures {
@@ -92,6 +94,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
     batchGapMs: spec.batchGapMs,
     timeoutMs: 15_000,
     rate: spec.rate,
+    ...(spec.hls ? { hls: spec.hls } : {}),
   });
   await sleep(spec.warmupMs);
 

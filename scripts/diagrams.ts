@@ -1,6 +1,6 @@
 /**
  * `npm run diagrams`: writes docs/machines/<name>.dot and .svg from the machines themselves,
- * with the same generator the inspector serves. test/inspector/diagrams.test.ts fails when the
+ * with the same generator the inspector serves. test/inspector/diagram/diagrams.test.ts fails when the
  * committed files differ from what the code generates now.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -18,7 +18,7 @@ export function configOrExit(argv: string[], env: NodeJS.ProcessEnv, overrides: 
 }
 
 /** SIGTERM/SIGINT: stop accepting, end every session with its events, exit 0. A second signal exits at once. */
-export function handleSignals(relay: Acerelay, log: Logger, also: () => Promise<unknown> = async () => {}): void {
+export function handleSignals(acerelay: Acerelay, log: Logger, also: () => Promise<unknown> = async () => {}): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -27,7 +27,7 @@ export function handleSignals(relay: Acerelay, log: Logger, also: () => Promise<
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void relay
+    void acerelay
       .close()
       .then(async (clean) => {
         await also();

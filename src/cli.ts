@@ -57,11 +57,11 @@ async function serve(argv: string[]): Promise<void> {
   const { config, warnings } = configOrExit(argv, process.env);
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
-  const relay = await createAcerelay(config, { logger: log });
-  handleSignals(relay, log);
-  const url = await relay.listen();
+  const acerelay = await createAcerelay(config, { logger: log });
+  handleSignals(acerelay, log);
+  const url = await acerelay.listen();
   log.info(
-    { url, orchestrator: config.orchUrl ?? null, engine: config.orchUrl ? (config.engineUrl ?? null) : config.engineUrl },
+    { url, instance: config.instance, orchestrator: config.orchUrl ?? null, engine: config.orchUrl ? (config.engineUrl ?? null) : config.engineUrl },
     config.orchUrl ? 'acerelay serving (orchestrator mode)' : 'acerelay serving (single-engine mode)',
   );
 }

@@ -16,11 +16,11 @@ export async function runDemo(argv: string[]): Promise<void> {
   const { config, warnings } = configOrExit(argv, env, { orchUrl: sim.url, orchApiKey: 'demo-secret' });
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
-  const relay = await createAcerelay(config, { logger: log, simControlUrl: sim.controlUrl });
-  handleSignals(relay, log, () => sim.close());
+  const acerelay = await createAcerelay(config, { logger: log, simControlUrl: sim.controlUrl });
+  handleSignals(acerelay, log, () => sim.close());
   let url: string;
   try {
-    url = await relay.listen();
+    url = await acerelay.listen();
   } catch (err) {
     process.stderr.write(`acerelay demo: cannot listen on ${config.listen.host ?? ''}:${config.listen.port}: ${(err as Error).message}\n` +
       'Pick another port, e.g. npm run demo -- --listen :8081\n');

@@ -116,5 +116,19 @@ export function mergeWindows(parts: WindowResult[]): WindowResult {
     misaligned: parts.reduce((s, p) => s + p.misaligned, 0),
     clientCpuSeconds: round(parts.reduce((s, p) => s + p.clientCpuSeconds, 0), 3),
     clientEldP99Ms: Math.max(...parts.map((p) => p.clientEldP99Ms)),
+    ...mergeHls(parts),
+  };
+}
+
+/** HLS windows: missed and late add up; segments per client is the median of the parts' medians. */
+function mergeHls(parts: WindowResult[]): Pick<WindowResult, 'hls'> {
+  const hls = parts.flatMap((p) => (p.hls ? [p.hls] : []));
+  if (hls.length === 0) return {};
+  return {
+    hls: {
+      segmentsPerClient: percentile(hls.map((h) => h.segmentsPerClient), 50),
+      missed: hls.reduce((s, h) => s + h.missed, 0),
+      late: hls.reduce((s, h) => s + h.late, 0),
+    },
   };
 }

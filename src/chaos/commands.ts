@@ -181,13 +181,13 @@ class Orchestrator extends Base {
   }
 }
 
-class RestartRelay extends Base {
+class RestartAcerelay extends Base {
   constructor(readonly kind: 'crash' | 'graceful') {
     super();
   }
   protected async act(m: Model, w: ChaosWorld) {
-    if (this.kind === 'crash') await w.crashRelay();
-    else await w.restartRelay();
+    if (this.kind === 'crash') await w.crashAcerelay();
+    else await w.restartAcerelay();
     m.players = w.openPlayers().length;
   }
   toString() {
@@ -251,6 +251,6 @@ export function commandArbitraries(weights: CommandWeights = DEFAULT_WEIGHTS): A
       weights.engine,
     ),
     ...w(fc.record({ mode: fc.constantFrom(...ORCH_MODES), ms: fc.integer({ min: 10, max: 200 }) }).map((r) => new Orchestrator(r.mode, r.ms * 100)), weights.orchestrator),
-    ...w(fc.constantFrom('crash', 'graceful').map((k) => new RestartRelay(k as 'crash' | 'graceful')), weights.restart),
+    ...w(fc.constantFrom('crash', 'graceful').map((k) => new RestartAcerelay(k as 'crash' | 'graceful')), weights.restart),
   ];
 }

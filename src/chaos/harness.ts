@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { commandArbitraries, DEFAULT_WEIGHTS, type CommandWeights } from './commands.ts';
 import { runOnce, type RunOutcome } from './run.ts';
 import { INVARIANTS } from './invariants.ts';
-import { plant, type PlantedFault } from './planted-faults.ts';
+import type { PlantedFault } from './planted-faults.ts';
 
 export interface ChaosOptions {
   runs: number;
@@ -16,6 +16,7 @@ export interface ChaosOptions {
   path?: string;
   /** fast-check's replay path of the commands themselves (from a report). */
   replayPath?: string;
+  /** A deliberate bug planted in every acerelay of these runs (and in no other). */
   plant?: PlantedFault | null;
   weights?: CommandWeights;
   /** Told after every executed run (the first runs and every shrinking step). */
@@ -46,7 +47,6 @@ export interface ChaosReport {
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
-  plant(opts.plant ?? null);
   const started = Date.now();
   const tallies: InvariantTally[] = INVARIANTS.map((i) => ({ id: i.id, name: i.name, checks: 0, violations: 0 }));
   const failing = new Map<string, RunOutcome>();
@@ -54,7 +54,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let commands = 0;
   let virtualMs = 0;
   const property = fc.asyncProperty(fc.commands(commandArbitraries(opts.weights ?? DEFAULT_WEIGHTS), { maxCommands: opts.maxCommands, size: 'max', replayPath: opts.replayPath }), async (cmds) => {
-    const outcome = await runOnce(cmds);
+    const outcome = await runOnce(cmds, opts.plant ?? null);
     executions++;
     commands += outcome.commands.length;
     virtualMs += outcome.virtualMs;
@@ -68,36 +68,32 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (broken) failing.set(outcome.commands.join(' '), outcome);
     return !broken;
   });
-  try {
-    // A replay path starts with the index of its run: enough runs must be asked for to reach it.
-    const first = opts.path ? Number(opts.path.split(':')[0]) + 1 : 0;
-    const details = await fc.check(property, { numRuns: Math.max(opts.runs, first), seed: opts.seed, path: opts.path, endOnFailure: false });
-    let failure: RunOutcome | null = null;
-    let replay: string | null = null;
-    if (details.failed && details.counterexample) {
-      const cmds = details.counterexample[0] as Iterable<{ toString(): string }>;
-      const shrunk = [...cmds].map((c) => c.toString()).join(' ');
-      failure = failing.get(shrunk) ?? [...failing.values()].at(-1) ?? null;
-      const replayPath = /replayPath="([^"]*)"/.exec(String(cmds))?.[1];
-      replay =
-        `acerelay chaos --runs 1 --seed ${details.seed} --path ${details.counterexamplePath} --max-commands ${opts.maxCommands}` +
-        `${replayPath ? ` --replay-path ${replayPath}` : ''}${opts.plant ? ` --plant ${opts.plant}` : ''}`;
-    }
-    return {
-      ok: !details.failed,
-      seed: details.seed,
-      runs: details.numRuns,
-      executions,
-      commands,
-      virtualMs,
-      realMs: Date.now() - started,
-      tallies,
-      failure,
-      path: details.counterexamplePath ?? null,
-      replay,
-      error: details.failed && !failure ? String(details.errorInstance ?? 'the property failed') : null,
-    };
-  } finally {
-    plant(null);
+  // A replay path starts with the index of its run: enough runs must be asked for to reach it.
+  const first = opts.path ? Number(opts.path.split(':')[0]) + 1 : 0;
+  const details = await fc.check(property, { numRuns: Math.max(opts.runs, first), seed: opts.seed, path: opts.path, endOnFailure: false });
+  let failure: RunOutcome | null = null;
+  let replay: string | null = null;
+  if (details.failed && details.counterexample) {
+    const cmds = details.counterexample[0] as Iterable<{ toString(): string }>;
+    const shrunk = [...cmds].map((c) => c.toString()).join(' ');
+    failure = failing.get(shrunk) ?? [...failing.values()].at(-1) ?? null;
+    const replayPath = /replayPath="([^"]*)"/.exec(String(cmds))?.[1];
+    replay =
+      `acerelay chaos --runs 1 --seed ${details.seed} --path ${details.counterexamplePath} --max-commands ${opts.maxCommands}` +
+      `${replayPath ? ` --replay-path ${replayPath}` : ''}${opts.plant ? ` --plant ${opts.plant}` : ''}`;
   }
+  return {
+    ok: !details.failed,
+    seed: details.seed,
+    runs: details.numRuns,
+    executions,
+    commands,
+    virtualMs,
+    realMs: Date.now() - started,
+    tallies,
+    failure,
+    path: details.counterexamplePath ?? null,
+    replay,
+    error: details.failed && !failure ? String(details.errorInstance ?? 'the property failed') : null,
+  };
 }

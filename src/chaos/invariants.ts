@@ -5,8 +5,8 @@
  * it checked and what it found wrong.
  */
 import type { SimState, StatusLogEntry } from '../sim/index.ts';
-import type { JournalEntry } from '../core/inspection-hub.ts';
-import type { PlayerRecord } from './player.ts';
+import type { JournalEntry } from '../domain/journal.ts';
+import type { PlayerLog } from './player.ts';
 import type { FaultMark } from './world.ts';
 
 export interface RunRecord {
@@ -18,14 +18,14 @@ export interface RunRecord {
     provisionConcurrency: number;
     probeIntervalMs: number;
   };
-  players: PlayerRecord[];
+  players: PlayerLog[];
   sim: SimState;
   statusLog: StatusLogEntry[];
   entries: JournalEntry[];
   runOf: Map<string, number>;
   faults: FaultMark[];
   /** acerelay when everything should have ended. */
-  end: { sessions: number; clients: number; held: number; queue: number; slots: number };
+  end: { sessions: number; players: number; held: number; queue: number; slots: number };
   checkedAt: number;
 }
 
@@ -320,9 +320,9 @@ const quiet: Invariant = {
   name: 'when everything has ended, nothing is left behind',
   check(run) {
     const violations: string[] = [];
-    const { sessions, clients, held, queue, slots } = run.end;
+    const { sessions, players, held, queue, slots } = run.end;
     if (sessions) violations.push(`${sessions} engine sessions still live in acerelay`);
-    if (clients) violations.push(`${clients} players still live in acerelay`);
+    if (players) violations.push(`${players} players still live in acerelay`);
     if (held) violations.push(`${held} players still held`);
     if (queue) violations.push(`${queue} sessions still queued`);
     if (slots) violations.push(`${slots} engine reservations still held`);

@@ -7,7 +7,8 @@ import type { Clock } from '../clock.ts';
 
 export type Ending = 'open' | 'end' | 'reset' | 'left' | 'error';
 
-export interface PlayerRecord {
+/** What one harness player was answered and received (not acerelay's PlayerRecord of a live player). */
+export interface PlayerLog {
   id: number;
   channel: number;
   url: string;
@@ -30,7 +31,7 @@ export interface PlayerRecord {
 const MAX_KEPT = 16 * 1024 * 1024;
 
 export class ChaosPlayer {
-  readonly record: PlayerRecord;
+  readonly record: PlayerLog;
   private readonly abort = new AbortController();
   private kept = 0;
   /** The start of a packet split across chunks (the body is whole packets from its first byte). */

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ChaosWorld } from './world.ts';
 import type { Cmd, Model } from './commands.ts';
 import { INVARIANTS, type InvariantResult, type RunRecord } from './invariants.ts';
+import type { PlantedFault } from './planted-faults.ts';
 
 export interface RunOutcome {
   commands: string[];
@@ -17,8 +18,8 @@ export interface RunOutcome {
   provisions: number;
 }
 
-export async function runOnce(cmds: Iterable<Cmd>): Promise<RunOutcome> {
-  const world = await ChaosWorld.start();
+export async function runOnce(cmds: Iterable<Cmd>, plant: PlantedFault | null = null): Promise<RunOutcome> {
+  const world = await ChaosWorld.start(plant);
   const started = world.clock.now();
   const commands: string[] = [];
   try {
@@ -43,14 +44,14 @@ async function quietEnd(world: ChaosWorld): Promise<RunRecord> {
   for (const e of world.sim.state().engines.filter((x) => x.removed_at === null && x.mode !== 'ok')) {
     await world.control(`engines/${e.container_id}`, { mode: 'ok' });
   }
-  if (!world.relay) await world.during(world.startRelay());
+  if (!world.acerelay) await world.during(world.startAcerelay());
   // Held players get their whole HOLD_MAX to be admitted or aborted.
   await world.advance(config.holdMaxMs + 15_000);
   for (const p of world.openPlayers()) p.leave();
   // Linger, engine stops, and stream events retried after any outage.
   await world.advance(config.lingerMs + 40_000);
-  const relay = world.relay!;
-  const broker = relay.broker.describe();
+  const acerelay = world.acerelay!;
+  const broker = acerelay.broker.describe();
   return {
     limits: {
       holdMaxMs: config.holdMaxMs,
@@ -67,9 +68,9 @@ async function quietEnd(world: ChaosWorld): Promise<RunRecord> {
     runOf: world.runOf,
     faults: world.faults,
     end: {
-      sessions: relay.relay.sessionCount,
-      clients: relay.relay.clientCount,
-      held: relay.relay.heldCount,
+      sessions: acerelay.registry.sessionCount,
+      players: acerelay.registry.playerCount,
+      held: acerelay.registry.heldCount,
       queue: broker.queue.length,
       slots: broker.slots.length,
     },

@@ -13,8 +13,9 @@ import { startSimulator, type SimOptions, type Simulator } from '../sim/index.ts
 import { loadConfig, type Config } from '../config.ts';
 import { createAcerelay, type Acerelay } from '../runtime.ts';
 import { silentLogger } from '../log.ts';
-import type { JournalEntry } from '../core/inspection-hub.ts';
-import { ChaosPlayer, type PlayerRecord } from './player.ts';
+import type { JournalEntry } from '../domain/journal.ts';
+import { ChaosPlayer, type PlayerLog } from './player.ts';
+import { plantedPorts, type PlantedFault } from './planted-faults.ts';
 
 /** acerelay's configuration for chaos runs: the defaults scaled down to seconds. */
 export const CHAOS_ENV: Record<string, string> = {
@@ -68,7 +69,7 @@ export class ChaosWorld {
   readonly entries: JournalEntry[] = [];
   /** Which acerelay run each session belongs to (sequence numbers restart nowhere, runs do). */
   readonly runOf = new Map<string, number>();
-  relay: Acerelay | null = null;
+  acerelay: Acerelay | null = null;
   url = '';
   runs = 0;
   private constructor(
@@ -76,17 +77,19 @@ export class ChaosWorld {
     readonly config: Config,
     readonly dataDir: string,
     clock: ManualClock,
+    /** The deliberate bug planted in this world's acerelay (every run of it), if any. */
+    readonly plant: PlantedFault | null,
   ) {
     this.clock = clock;
   }
 
-  static async start(): Promise<ChaosWorld> {
+  static async start(plant: PlantedFault | null = null): Promise<ChaosWorld> {
     const clock = new ManualClock(Date.UTC(2026, 10, 27, 12, 0, 0));
     const sim = await startSimulator({ ...CHAOS_SIM, clock });
     const dataDir = mkdtempSync(join(tmpdir(), 'acerelay-chaos-'));
     const { config } = loadConfig([], { ...CHAOS_ENV, ACERELAY_ORCH_URL: sim.url, ACERELAY_DATA_DIR: dataDir });
-    const world = new ChaosWorld(sim, config, dataDir, clock);
-    await world.startRelay();
+    const world = new ChaosWorld(sim, config, dataDir, clock, plant);
+    await world.startAcerelay();
     return world;
   }
 
@@ -111,7 +114,7 @@ export class ChaosWorld {
   }
 
   join(channel: number): ChaosPlayer | null {
-    if (!this.relay) return null;
+    if (!this.acerelay) return null;
     const url = `${this.url}/ace/getstream?id=${CHANNELS[channel % CHANNELS.length]}`;
     const p = new ChaosPlayer(this.players.length + 1, channel, url, this.clock);
     this.players.push(p);
@@ -122,7 +125,7 @@ export class ChaosWorld {
     return this.players.filter((p) => p.open);
   }
 
-  records(): PlayerRecord[] {
+  records(): PlayerLog[] {
     return this.players.map((p) => p.record);
   }
 
@@ -136,35 +139,35 @@ export class ChaosWorld {
   }
 
   /** acerelay stops as `kill -9` would, then starts again on the same journal. */
-  async crashRelay(): Promise<void> {
+  async crashAcerelay(): Promise<void> {
     this.mark('acerelay crash', true);
-    await this.relay?.crash();
-    this.relay = null;
-    await this.during(this.startRelay());
+    await this.acerelay?.crash();
+    this.acerelay = null;
+    await this.during(this.startAcerelay());
   }
 
   /** acerelay stops gracefully (SIGTERM), then starts again on the same journal. */
-  async restartRelay(): Promise<void> {
+  async restartAcerelay(): Promise<void> {
     this.mark('acerelay restart', true);
-    if (this.relay) await this.during(this.relay.close());
-    this.relay = null;
-    await this.during(this.startRelay());
+    if (this.acerelay) await this.during(this.acerelay.close());
+    this.acerelay = null;
+    await this.during(this.startAcerelay());
   }
 
-  async startRelay(): Promise<void> {
+  async startAcerelay(): Promise<void> {
     const run = ++this.runs;
-    const relay = await createAcerelay(this.config, { logger: silentLogger, clock: this.clock, outboxMaxBackoffMs: 5_000 });
-    relay.hub.subscribe((entry) => {
+    const acerelay = await createAcerelay(this.config, { logger: silentLogger, clock: this.clock, outboxMaxBackoffMs: 5_000, ports: plantedPorts(this.plant) });
+    acerelay.hub.subscribe((entry) => {
       this.entries.push(entry);
       if (entry.machine === 'session' && !this.runOf.has(entry.actor)) this.runOf.set(entry.actor, run);
     });
-    this.relay = relay;
-    this.url = await relay.listen();
+    this.acerelay = acerelay;
+    this.url = await acerelay.listen();
   }
 
   async close(): Promise<void> {
     for (const p of this.players) p.leave();
-    if (this.relay) await this.relay.crash();
+    if (this.acerelay) await this.acerelay.crash();
     await this.sim.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }

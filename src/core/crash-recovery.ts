@@ -1,31 +1,35 @@
 /**
  * After a restart (a crash, a kill -9): sessions the journal shows alive in an earlier run
- * are rebuilt by replay; their engine sessions get `method=stop`, their stream ids get
+ * are rebuilt by replay (or, when another version of the session machine wrote them, read
+ * from the recovery facts they recorded); their engine sessions get `method=stop`, their stream ids get
  * `stream_ended` (`proxy_restart`) through the outbox — which sends an end only when the
  * orchestrator still lists the id as started (asked again for a while when the start was
  * never confirmed: it may have been on the wire). Starts that never went out are not sent now.
  */
-import type { Journal, OutboxItem } from '../adapters/journal/journal.ts';
-import type { EventJournal } from './event-journal.ts';
+import type { JournalEntry, JournalStore, OutboxItem, RecoveryFacts } from '../domain/journal.ts';
+import type { Source } from '../domain/stream.ts';
+import { recoveryFacts } from '../machines/session.machine.ts';
+import { MACHINE_VERSIONS, UNSTAMPED_VERSION } from '../machines/versions.ts';
+import type { JournalWriter } from './journal-writer.ts';
 import type { Outbox } from './event-outbox.ts';
-import type { JournalEntry } from './inspection-hub.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { replaySession } from './replay.ts';
-import type { Cleanup } from './stop-janitor.ts';
+import type { Cleanup, StopJanitor } from './stop-janitor.ts';
 
 export interface RecoveryDeps {
-  journal: Journal;
+  journal: Pick<JournalStore, 'pendingOutbox' | 'settle' | 'startConfirmed' | 'unfinishedActors' | 'entriesOfActor'>;
   /** Numbers recovery entries in the hub's sequence. */
   nextSeq: () => number;
-  events: EventJournal;
+  /** Writes the recovery's entries, with the ends they cause, and hands those to the outbox. */
+  writer: Pick<JournalWriter, 'appendRecovered'>;
   outbox: Outbox | null;
   /**
-   * The janitor: `run` records a cleanup durably before its first try (synchronously) and
+   * The stop janitor: `run` records a cleanup durably before its first try (synchronously) and
    * retries it while the engine cannot be reached; `resume` takes over those an earlier run
    * left outstanding.
    */
-  cleanups: { run(task: Cleanup): Promise<unknown>; resume(): number };
+  janitor: Pick<StopJanitor, 'run' | 'resume'>;
   clock: Clock;
   logger: Logger;
   /** Whether stream events go to an orchestrator at all. */
@@ -40,6 +44,8 @@ export interface RecoveryReport {
   resumed: number;
   /** Engine cleanups an earlier run left outstanding, taken over. */
   resumedCleanups: number;
+  /** Sessions written by another version of the session machine: recovered from their recorded facts, not replayed. */
+  fromFacts: number;
 }
 
 export interface CleanupReport {
@@ -62,7 +68,8 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
     ends: 0,
     droppedStarts: 0,
     resumed: 0,
-    resumedCleanups: deps.cleanups.resume(),
+    fromFacts: 0,
+    resumedCleanups: deps.janitor.resume(),
   };
 
   // Undelivered events of earlier runs: ends resume (each one confirmed before it goes out);
@@ -93,31 +100,32 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
     };
     if (machine === 'player') {
       report.players++;
-      deps.events.appendRecovered({ ...base, state: 'ended', value: 'ended', status: 'stopped' }, []);
+      deps.writer.appendRecovered({ ...base, state: 'ended', value: 'ended', status: 'stopped' }, []);
       continue;
     }
     report.sessions++;
-    const snap = replaySession(entries);
-    const ctx = snap?.context;
+    const left = whatWasLeft(entries);
+    if (left?.from === 'facts') report.fromFacts++;
+    const facts = left?.facts;
     const items: OutboxItem[] = [];
-    if (deps.announce && ctx?.streamId && ctx.engine?.managed) {
+    if (deps.announce && facts?.stream_id && facts.managed && facts.container_id) {
       items.push({
-        streamId: ctx.streamId,
+        streamId: facts.stream_id,
         type: 'stream_ended',
-        containerId: ctx.engine.containerId,
-        payload: { containerId: ctx.engine.containerId, streamId: ctx.streamId, reason: 'proxy_restart' },
+        containerId: facts.container_id,
+        payload: { containerId: facts.container_id, streamId: facts.stream_id, reason: 'proxy_restart' },
         // Its start may have been on the wire when the process died (its row was just dropped
         // above): the orchestrator can still register it, and then this end must follow.
-        startUnconfirmed: !journal.startConfirmed(ctx.streamId),
+        startUnconfirmed: !journal.startConfirmed(facts.stream_id),
       });
       report.ends++;
     }
-    const cleanup = cleanupFor(snap);
+    const cleanup = left ? cleanupFor(left) : null;
     if (cleanup) {
       // Recorded (synchronously) before the session is journaled as stopped: a crash during
       // the cleanup leaves it to the next run, not to nobody.
       stops.push(
-        deps.cleanups.run(cleanup).then(
+        deps.janitor.run(cleanup).then(
           () => {
             cleaned.stopped++;
           },
@@ -128,7 +136,7 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
         ),
       );
     }
-    deps.events.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
+    deps.writer.appendRecovered({ ...base, state: 'stopped', value: 'stopped', status: 'stopped' }, items);
   }
   if (report.sessions + report.players + report.resumed + report.droppedStarts + report.resumedCleanups > 0) logger.info(report, 'recovered from the previous run');
   const cleanups = Promise.all(stops).then(() => {
@@ -138,15 +146,60 @@ export async function recoverAfterRestart(deps: RecoveryDeps): Promise<RecoveryR
   return { ...report, cleanups };
 }
 
+/** What a session left running: its recovery facts, and the pass-through parameters of its starts. */
+interface Left {
+  facts: RecoveryFacts;
+  params: Record<string, string>;
+  /** Replayed on this version of the machine, or read from what another version recorded. */
+  from: 'replay' | 'facts';
+}
+
+/**
+ * Entries of the session machine running now are replayed (the state they lead to says what
+ * runs); entries of another version (a renamed state would not replay) are not: the recovery
+ * facts their last entry recorded say it instead.
+ */
+function whatWasLeft(entries: JournalEntry[]): Left | null {
+  const created = entries.find((e) => e.type === 'created');
+  const version = created ? (created.facts.machine_version ?? UNSTAMPED_VERSION) : null;
+  if (version === MACHINE_VERSIONS.session) {
+    const snap = replaySession(entries);
+    return snap ? { facts: recoveryFacts(snap.value, snap.context), params: snap.context.params, from: 'replay' } : null;
+  }
+  const facts = asRecoveryFacts(entries.at(-1)?.facts.recovery);
+  return facts ? { facts, params: paramsOf(created?.input), from: 'facts' } : null;
+}
+
 /** What the engine needs so that a session of the previous run no longer runs. */
-function cleanupFor(snap: ReturnType<typeof replaySession>): Cleanup | null {
-  const ctx = snap?.context;
-  if (!snap || !ctx) return null;
-  const commandUrl = ctx.engineSession?.commandUrl;
-  if (commandUrl) return { kind: 'stop', commandUrl };
-  if (!ctx.engineSession && ctx.engine && ctx.pid && (snap.matches('starting') || snap.matches('start_backoff'))) {
-    const { source, pid, params } = ctx;
-    return { kind: 'replace_and_stop', engineBase: ctx.engine.base, request: { source, pid, params } };
+function cleanupFor({ facts, params }: Left): Cleanup | null {
+  if (facts.command_url) return { kind: 'stop', commandUrl: facts.command_url };
+  if (facts.start_in_flight && facts.engine_base && facts.pid) {
+    return { kind: 'replace_and_stop', engineBase: facts.engine_base, request: { source: facts.start_in_flight, pid: facts.pid, params } };
   }
   return null;
+}
+
+/** Recorded recovery facts as this version reads them; anything else is no facts at all. */
+function asRecoveryFacts(v: unknown): RecoveryFacts | null {
+  const f = v as Partial<Record<keyof RecoveryFacts, unknown>> | null | undefined;
+  if (typeof f !== 'object' || f === null) return null;
+  const text = (x: unknown) => (typeof x === 'string' && x !== '' ? x : null);
+  const source = f.start_in_flight as Partial<Source> | null | undefined;
+  const inFlight = source && (source.kind === 'id' || source.kind === 'infohash') && typeof source.value === 'string' ? ({ kind: source.kind, value: source.value } as Source) : null;
+  return {
+    container_id: text(f.container_id),
+    engine_base: text(f.engine_base),
+    managed: f.managed === true,
+    pid: text(f.pid),
+    command_url: text(f.command_url),
+    stream_id: text(f.stream_id),
+    start_in_flight: inFlight,
+  };
+}
+
+/** The pass-through parameters in a session's input (strings only), or none. */
+function paramsOf(input: unknown): Record<string, string> {
+  const params = (input as { params?: unknown } | null | undefined)?.params;
+  if (typeof params !== 'object' || params === null) return {};
+  return Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }

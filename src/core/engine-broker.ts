@@ -14,29 +14,14 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { FeedState } from '../adapters/status-feed.ts';
-import type { EngineHealth, EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
-import { ProvisionError } from '../adapters/orchestrator/errors.ts';
-import { provisionShouldWait, type ActorFailure } from '../machines/session.machine.ts';
+import type { EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
+import type { EngineRef } from '../domain/stream.ts';
+import type { Wait } from '../domain/session.ts';
+import { blockAfterProvisioning } from '../adapters/orchestrator/errors.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
-import type { Wait } from './wait-reason.ts';
-import { planted } from '../chaos/planted-faults.ts';
 
-export type EngineOrigin = 'orchestrator' | 'provisioned' | 'fallback' | 'single';
-
-export interface BrokerEngine {
-  containerId: string;
-  base: string;
-  host: string;
-  port: number;
-  health: EngineHealth;
-  forwarded: boolean;
-  origin: EngineOrigin;
-  /** Whether the orchestrator manages it (only then do stream events go out). */
-  managed: boolean;
-}
-
-export type Grant = { kind: 'engine'; engine: BrokerEngine } | { kind: 'provision'; probe: boolean };
+export type Grant = { kind: 'engine'; engine: EngineRef } | { kind: 'provision'; probe: boolean };
 export type BrokerUpdate = { type: 'wait'; wait: Wait } | { type: 'granted'; grant: Grant };
 
 export interface AcquireRequest {
@@ -70,6 +55,8 @@ export interface BrokerOptions {
   suspectMs?: number;
   /** Sessions on an engine (by origin) whose stop has not landed yet: they still take room. */
   pendingStops?: (origin: string) => number;
+  /** When provisioning calls may go out (a ProvisionGate of `provisionConcurrency` and `probeIntervalMs` unless given). */
+  gate?: ProvisionGate;
 }
 
 interface Pending extends AcquireRequest {
@@ -99,7 +86,7 @@ export class EngineBroker {
   private queue: Pending[] = [];
   private readonly slots = new Map<string, Slot>();
   private readonly tickets = new Map<string, Ticket>();
-  private readonly provisioned = new Map<string, BrokerEngine & { at: number }>();
+  private readonly provisioned = new Map<string, EngineRef & { at: number }>();
   private readonly suspects = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
   /**
@@ -122,7 +109,7 @@ export class EngineBroker {
     private readonly opts: BrokerOptions,
     initialFeed: FeedState,
   ) {
-    this.gate = new ProvisionGate(opts.provisionConcurrency, opts.probeIntervalMs);
+    this.gate = opts.gate ?? new ProvisionGate(opts.provisionConcurrency, opts.probeIntervalMs);
     this.feed = initialFeed;
   }
 
@@ -150,7 +137,7 @@ export class EngineBroker {
     this.dropSlot(req.sessionId);
     this.queue = this.queue.filter((p) => p.sessionId !== req.sessionId);
     const pending: Pending = { ...req, lastWait: null };
-    const at = planted('queue-out-of-order') ? 0 : this.queue.findIndex((p) => p.seq > req.seq);
+    const at = this.queue.findIndex((p) => p.seq > req.seq);
     if (at < 0) this.queue.push(pending);
     else this.queue.splice(at, 0, pending);
     this.pump();
@@ -194,7 +181,7 @@ export class EngineBroker {
   }
 
   /** Make the one provisioning call this session was granted. */
-  async provision(sessionId: string): Promise<BrokerEngine> {
+  async provision(sessionId: string): Promise<EngineRef> {
     const ticket = this.tickets.get(sessionId);
     const port = this.opts.orchestrator;
     if (!ticket || ticket.inUse || !port) throw new Error(`session ${sessionId} holds no provisioning right`);
@@ -206,7 +193,7 @@ export class EngineBroker {
       // else) while we still ask where it answers.
       if (!ticket.cancelled) this.takeSlot(sessionId, result.containerId, null);
       const where = await port.locate(result);
-      const engine: BrokerEngine = {
+      const engine: EngineRef = {
         containerId: result.containerId,
         base: `http://${formatHost(where.host)}:${where.port}`,
         host: where.host,
@@ -225,13 +212,7 @@ export class EngineBroker {
       this.opts.onEnginesChanged?.();
       return engine;
     } catch (err) {
-      const block =
-        err instanceof ProvisionError && (err.shouldWait || err.verdict === 'blocked')
-          ? { code: err.reason, message: err.message, etaSeconds: err.etaSeconds, canRetry: err.canRetry, shouldWait: true }
-          : provisionShouldWait(err as ActorFailure)
-            ? // No answer at all: a block with no ETA, probed again after the probe interval.
-              { code: 'orchestrator_unreachable', message: (err as Error).message, etaSeconds: null, canRetry: false, shouldWait: true }
-            : null;
+      const block = blockAfterProvisioning(err);
       this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe, running: this.feed.status?.engines.running ?? 0 });
       throw err;
     } finally {
@@ -352,7 +333,7 @@ export class EngineBroker {
     return { wait: { reason, etaSeconds: verdict.etaSeconds }, probeAt: verdict.probeAt };
   }
 
-  private pick(view: BrokerEngine[], infohash: string | null, exclude: Set<string>, max: number): BrokerEngine | null {
+  private pick(view: EngineRef[], infohash: string | null, exclude: Set<string>, max: number): EngineRef | null {
     const now = this.opts.clock.now();
     const callsSince = this.oldestCallOut();
     const candidates: EngineCandidate[] = view
@@ -370,18 +351,18 @@ export class EngineBroker {
   }
 
   /** The engines we may use now. */
-  private view(): BrokerEngine[] {
+  private view(): EngineRef[] {
     const feed = this.feed;
     if (feed.kind === 'disabled') return this.opts.singleEngineUrl ? [staticEngine(this.opts.singleEngineUrl, 'single')] : [];
     if (feed.kind === 'unknown' || !feed.engines) {
       return this.opts.fallbackEngineUrl ? [staticEngine(this.opts.fallbackEngineUrl, 'fallback')] : [];
     }
-    const engines: BrokerEngine[] = feed.engines.map(fromInfo);
+    const engines: EngineRef[] = feed.engines.map(fromInfo);
     for (const e of this.provisioned.values()) engines.push(e);
     return engines;
   }
 
-  private load(engine: BrokerEngine): number {
+  private load(engine: EngineRef): number {
     let n = this.opts.pendingStops?.(originOf(engine.base)) ?? 0;
     for (const slot of this.slots.values()) if (slot.engineId === engine.containerId) n++;
     const listed = this.feed.engines?.find((e) => e.containerId === engine.containerId)?.streams ?? [];
@@ -474,7 +455,7 @@ function formatHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-function fromInfo(e: EngineInfo): BrokerEngine {
+function fromInfo(e: EngineInfo): EngineRef {
   return {
     containerId: e.containerId,
     base: `http://${formatHost(e.host)}:${e.port}`,
@@ -487,7 +468,7 @@ function fromInfo(e: EngineInfo): BrokerEngine {
   };
 }
 
-function staticEngine(url: string, origin: 'single' | 'fallback'): BrokerEngine {
+function staticEngine(url: string, origin: 'single' | 'fallback'): EngineRef {
   const u = new URL(url);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   return {

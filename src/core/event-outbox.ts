@@ -19,11 +19,10 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../adapters/orchestrator/types.ts';
-import { OrchestratorAuthError, OrchestratorHttpError } from '../adapters/orchestrator/errors.ts';
-import type { OutboxItem, OutboxType } from '../adapters/journal/journal.ts';
+import { isAuthRefusal, isTransient, type OrchestratorError } from '../adapters/orchestrator/errors.ts';
+import type { OutboxItem, OutboxStore, OutboxType } from '../domain/journal.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import { planted } from '../chaos/planted-faults.ts';
 
 export interface EventPort {
   streamStarted(ev: StreamStartedEvent): Promise<unknown>;
@@ -32,10 +31,8 @@ export interface EventPort {
   startedStreams(): Promise<Map<string, string>>;
 }
 
-export interface OutboxPersistence {
-  settle(streamId: string, type: OutboxType, state: 'delivered' | 'dropped', error?: string | null): void;
-  noteAttempt(streamId: string, type: OutboxType, error: string): void;
-}
+/** Where delivery outcomes are written (the journal). */
+export type OutboxPersistence = Pick<OutboxStore, 'settle' | 'noteAttempt'>;
 
 export type DeliveryResult = 'ok' | 'retry' | 'dropped' | 'unlisted';
 
@@ -46,7 +43,7 @@ export interface OutboxOptions {
   persistence?: OutboxPersistence;
   onResult?: (type: OutboxType, result: DeliveryResult) => void;
   /** A protected call was refused (401/403): the API key is wrong or missing. */
-  onAuthFailure?: (err: OrchestratorAuthError) => void;
+  onAuthFailure?: (err: OrchestratorError) => void;
   /** A protected call was accepted: the API key works. */
   onAuthOk?: () => void;
   maxBackoffMs?: number;
@@ -176,9 +173,6 @@ export class Outbox {
         // Its end may already be queued behind it: then it is not live any more.
         if (!q.items.some((i) => i.type === 'stream_ended')) this.announced.set(streamId, ev);
         this.finishItem(item, 'delivered');
-      } else if (planted('end-unknown-id')) {
-        await this.opts.port.streamEnded({ ...(item.payload as StreamEndedEvent), streamId: `${streamId}-x` });
-        this.finishItem(item, 'delivered');
       } else {
         const containerId = await this.listedUnder(streamId);
         if (containerId !== null) {
@@ -194,11 +188,10 @@ export class Outbox {
       q.attempts = 0;
     } catch (err) {
       if (this.closed) return;
-      const final = finalRefusal(err);
-      if (final) {
+      if (!isTransient(err)) {
         q.items.shift();
         this.finishItem(item, 'dropped', (err as Error).message);
-        if (err instanceof OrchestratorAuthError) this.opts.onAuthFailure?.(err);
+        if (isAuthRefusal(err)) this.opts.onAuthFailure?.(err as OrchestratorError);
         if (item.type === 'stream_started') {
           this.rememberRefused(streamId);
           for (const end of q.items.filter((i) => i.type === 'stream_ended')) this.finishItem(end, 'dropped', 'its stream_started was refused');
@@ -260,10 +253,4 @@ export class Outbox {
     if (q.items.length === 0 && !q.busy) this.streams.delete(streamId);
     if (this.pending === 0) for (const done of [...this.idle]) done();
   }
-}
-
-/** A refusal that retrying will not change: 4xx (validation, auth). */
-function finalRefusal(err: unknown): boolean {
-  if (err instanceof OrchestratorAuthError) return true;
-  return err instanceof OrchestratorHttpError && err.status !== null && err.status >= 400 && err.status < 500;
 }

@@ -5,35 +5,12 @@
  * inspector's SSE, the recent-history ring. Machines are deterministic given their input and
  * events, so these entries are enough to rebuild any session's state by replaying them.
  */
-import type { InspectionEvent, StateValue } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import type { Clock } from '../clock.ts';
-
-export type MachineKind = 'session' | 'player';
-
-export interface JournalEntry {
-  seq: number;
-  t: number;
-  actor: string;
-  machine: MachineKind;
-  /** The engine session this actor belongs to (itself, for a session). */
-  session: string;
-  type: 'created' | 'event';
-  /** The processed event (null for `created`). */
-  event: SerializedEvent | null;
-  /** The actor's input (only on `created`). */
-  input?: unknown;
-  /** Leaf state name (`waiting_vpn`, `running.streaming`). */
-  state: string;
-  value: StateValue;
-  status: 'active' | 'done' | 'error' | 'stopped';
-  /** A few context facts for people (the inspector's table). */
-  facts: Record<string, unknown>;
-}
-
-export interface SerializedEvent {
-  type: string;
-  [key: string]: unknown;
-}
+import { stateName } from '../machines/state-name.ts';
+import type { JournalEntry, MachineKind, SerializedEvent, StateValue } from '../domain/journal.ts';
+import { recoveryFacts, type SessionContext } from '../machines/session.machine.ts';
+import { MACHINE_VERSIONS } from '../machines/versions.ts';
 
 export type HubListener = (entry: JournalEntry) => void;
 
@@ -82,7 +59,7 @@ export class InspectionHub {
     return () => this.listeners.delete(listener);
   }
 
-  /** Called by the relay right before it starts an actor. */
+  /** Called by the session registry right before it starts an actor. */
   created(actor: string, machine: MachineKind, session: string, input: unknown): void {
     this.known.set(actor, { machine, session, recent: [], last: null });
     this.pending.set(actor, input);
@@ -107,12 +84,16 @@ export class InspectionHub {
       session: known.session,
       type: isInit ? 'created' : 'event',
       event: isInit ? null : serializeEvent(ev.event as SerializedEvent),
-      state: leafName(snap.value),
+      state: stateName(snap.value),
       value: snap.value,
       status: snap.status ?? 'active',
-      facts: facts(known.machine, snap.context ?? {}),
+      facts: facts(known.machine, snap.value, snap.context ?? {}),
     };
-    if (isInit) entry.input = input ?? null;
+    if (isInit) {
+      entry.input = input ?? null;
+      // The stored format these entries follow: a crash recovery replays only its own version.
+      entry.facts.machine_version = MACHINE_VERSIONS[known.machine];
+    }
     known.recent.push(entry);
     if (known.recent.length > RECENT_PER_ACTOR) known.recent.splice(0, known.recent.length - RECENT_PER_ACTOR);
     known.last = entry;
@@ -156,14 +137,6 @@ export class InspectionHub {
   }
 }
 
-/** `running.streaming`, `held.waiting_vpn` → the names people and the API use. */
-export function leafName(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value)[0] ?? ['unknown', ''];
-  if (typeof child === 'string') return parent === 'held' ? child : `${parent}.${child}`;
-  return `${parent}.${leafName(child as StateValue)}`;
-}
-
 /** Events as JSON: errors become {name, code, message, …}; nothing that cannot be stored. */
 export function serializeEvent(event: SerializedEvent): SerializedEvent {
   const out: SerializedEvent = { type: event.type };
@@ -190,7 +163,7 @@ function toJson(v: unknown): unknown {
   }
 }
 
-function facts(machine: MachineKind, c: Record<string, unknown>): Record<string, unknown> {
+function facts(machine: MachineKind, value: StateValue, c: Record<string, unknown>): Record<string, unknown> {
   if (machine === 'player') {
     return { outcome: c.outcome ?? null, error: c.error ?? null, phase: (c.phase as { kind?: string } | null)?.kind ?? null };
   }
@@ -205,6 +178,7 @@ function facts(machine: MachineKind, c: Record<string, unknown>): Record<string,
     failovers: c.failovers ?? 0,
     last_problem: c.lastProblem ?? null,
     failure: c.failure ?? null,
+    recovery: recoveryFacts(value, c as unknown as SessionContext),
   };
 }
 

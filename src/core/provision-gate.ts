@@ -10,10 +10,12 @@
  *    replicas": its replica pool, which the status does not show): one probe per probe interval,
  *    or sooner when the status shows an engine gone.
  * The number of calls therefore never grows with the number of waiting players.
+ *
+ * `probeVerdict` and `etaIgnored` are the two decisions a block's probe rests on; the chaos
+ * harness plants its gate bugs by overriding them in a subclass (src/chaos/planted-faults.ts).
  */
 import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
-import type { WaitReason } from './wait-reason.ts';
-import { planted } from '../chaos/planted-faults.ts';
+import type { WaitReason } from '../domain/session.ts';
 
 export const BREAKER_ETA_FLOOR_S = 5;
 
@@ -60,8 +62,8 @@ function blockDelayMs(details: BlockedDetails, probeIntervalMs: number): number 
 }
 
 export class ProvisionGate {
-  private inFlight = 0;
-  private lastFailedProbeAt = -Infinity;
+  protected inFlight = 0;
+  protected lastFailedProbeAt = -Infinity;
   /** A refusal from a provisioning answer: fresher than the status that allowed the call. */
   private refusal: Block | null = null;
   /** When the current block (by code) was first seen: an ETA that does not count down runs from here. */
@@ -77,7 +79,7 @@ export class ProvisionGate {
 
   constructor(
     private readonly concurrency: number,
-    private readonly probeIntervalMs: number,
+    protected readonly probeIntervalMs: number,
   ) {}
 
   get callsInFlight(): number {
@@ -120,14 +122,21 @@ export class ProvisionGate {
     if (details.code === 'max_capacity' && details !== FULL_HOUSE) {
       return { allowed: false, reason, etaSeconds: details.etaSeconds, probeAt: null, probe: false };
     }
-    if (planted('retry-per-waiting-player')) return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: true };
-    // half_open: the orchestrator itself invites a retry; still one at a time.
-    const ignoreEta = details.code === 'circuit_breaker' && (details.canRetry || planted('provision-ignores-breaker-eta'));
-    const dueAt = ignoreEta ? block.observedAt : this.dueAt(details, block.observedAt);
+    return this.probeVerdict(now, block, reason);
+  }
+
+  /** Whether the one probe of a block (other than the status's max_capacity) may go out now. */
+  protected probeVerdict(now: number, block: Block, reason: WaitReason): GateVerdict {
+    const dueAt = this.etaIgnored(block.details) ? block.observedAt : this.dueAt(block.details, block.observedAt);
     const probeAt = Math.max(dueAt, this.lastFailedProbeAt + this.probeIntervalMs);
     if (this.inFlight === 0 && now >= probeAt) return { allowed: true, reason: null, etaSeconds: null, probeAt, probe: true };
     const remaining = Math.max(0, probeAt - now) / 1000;
     return { allowed: false, reason, etaSeconds: this.inFlight > 0 ? null : Math.ceil(remaining), probeAt: this.inFlight > 0 ? null : probeAt, probe: false };
+  }
+
+  /** A half-open breaker (can_retry): the orchestrator itself invites a retry, ETA or not; still one at a time. */
+  protected etaIgnored(details: BlockedDetails): boolean {
+    return details.code === 'circuit_breaker' && details.canRetry;
   }
 
   /** A status arrived: a refusal older than it is history (and is no longer shown). */

@@ -7,17 +7,19 @@
 import { createActor, fromCallback, fromPromise, type AnyStateMachine, type SnapshotFrom } from 'xstate';
 import { ManualClock } from '../clock.ts';
 import { sessionMachine } from '../machines/session.machine.ts';
-import { clientMachine } from '../machines/client.machine.ts';
-import type { JournalEntry } from './inspection-hub.ts';
+import { playerMachine } from '../machines/player.machine.ts';
+import type { JournalEntry } from '../domain/journal.ts';
+import { sessionGuards } from './session-guards.ts';
 
 const never = fromPromise<never, unknown>(() => new Promise<never>(() => {}));
 const idle = fromCallback(() => () => {});
 
 const replayableSession = sessionMachine.provide({
+  guards: sessionGuards,
   actors: { acquire: idle, provision: never, probeEngine: never, startEngine: never, readUpstream: idle, stopEngine: never } as never,
 });
 
-const replayableClient = clientMachine.provide({ actors: { watchSession: idle } as never });
+const replayablePlayer = playerMachine.provide({ actors: { watchSession: idle } as never });
 
 function replay<M extends AnyStateMachine>(machine: M, entries: JournalEntry[]): SnapshotFrom<M> | null {
   const created = entries.find((e) => e.type === 'created');
@@ -40,5 +42,5 @@ export function replaySession(entries: JournalEntry[]) {
 }
 
 export function replayPlayer(entries: JournalEntry[]) {
-  return replay(replayableClient, entries);
+  return replay(replayablePlayer, entries);
 }

@@ -2,7 +2,11 @@
  * Where finished sessions are looked up: the journal when there is one, else the hub's
  * in-memory ring of recent ones.
  */
-import type { InspectionHub, JournalEntry } from './inspection-hub.ts';
+import type { InspectionHub } from './inspection-hub.ts';
+import type { EntryStore, JournalEntry, JournalStore } from '../domain/journal.ts';
+
+/** What history reads of the journal. */
+type HistoryStore = Pick<EntryStore, 'latestSessions' | 'entriesOfSession'>;
 
 export interface SessionSummary {
   id: string;
@@ -35,7 +39,7 @@ export function memoryHistory(hub: InspectionHub): SessionHistory {
 }
 
 /** The journal's history while it is open; the hub's memory while it cannot be opened. */
-export function journalOrMemoryHistory(journal: import('../adapters/journal/journal.ts').Journal, hub: InspectionHub): SessionHistory {
+export function journalOrMemoryHistory(journal: HistoryStore & Pick<JournalStore, 'available'>, hub: InspectionHub): SessionHistory {
   const durable = journalHistory(journal);
   const memory = memoryHistory(hub);
   return {
@@ -45,7 +49,7 @@ export function journalOrMemoryHistory(journal: import('../adapters/journal/jour
 }
 
 /** History from the journal: every session it still holds. */
-export function journalHistory(journal: import('../adapters/journal/journal.ts').Journal): SessionHistory {
+export function journalHistory(journal: HistoryStore): SessionHistory {
   return {
     list(limit) {
       return journal.latestSessions(limit).map(({ last, firstT }) => ({

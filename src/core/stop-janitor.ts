@@ -10,7 +10,10 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import type { EngineSession, StartRequest } from '../adapters/engine/start.ts';
+import type { StartRequest } from '../adapters/engine/start.ts';
+import type { StartedPlayback } from '../domain/stream.ts';
+import type { CleanupStore } from '../domain/journal.ts';
+import { isTransient } from '../adapters/engine/errors.ts';
 
 /** What a cleanup does: plain data, so it can wait in the journal across a crash. */
 export type Cleanup =
@@ -22,19 +25,13 @@ export type Cleanup =
   | { kind: 'replace_and_stop'; engineBase: string; request: StartRequest };
 
 export interface CleanupEngine {
-  start(engineBase: string, req: StartRequest): Promise<EngineSession>;
+  start(engineBase: string, req: StartRequest): Promise<StartedPlayback>;
   stop(commandUrl: string): Promise<boolean>;
-}
-
-/** Where outstanding cleanups are kept (the journal); absent, they live in memory only. */
-export interface CleanupStore {
-  saveCleanup(key: string, task: Cleanup, since: number): void;
-  dropCleanup(key: string): void;
-  pendingCleanups(): Array<{ key: string; task: unknown; since: number }>;
 }
 
 export interface JanitorOptions {
   log?: Logger;
+  /** Where outstanding cleanups are kept (the journal); absent, they live in memory only. */
   store?: CleanupStore | null;
   /** A retried cleanup landed (or was given up): its engine has room again. */
   onSettled?: () => void;
@@ -86,7 +83,7 @@ export class StopJanitor {
         return result;
       },
       (err: unknown) => {
-        if (transient(err)) this.retryLater(key, task, since, err as Error);
+        if (isTransient(err)) this.retryLater(key, task, since, err as Error);
         else this.settle(key);
         throw err;
       },
@@ -160,7 +157,7 @@ export class StopJanitor {
     const timer = this.clock.setTimeout(() => {
       this.attempt(task).then(
         () => this.settle(key),
-        (e: Error) => (transient(e) ? this.retryLater(key, task, since, e) : this.settle(key)),
+        (e: Error) => (isTransient(e) ? this.retryLater(key, task, since, e) : this.settle(key)),
       );
     }, RETRY_MS[Math.min(tries - 1, RETRY_MS.length - 1)]!);
     this.pending.set(key, { since, tries, timer, origin: originOf(task) });
@@ -187,10 +184,4 @@ function asCleanup(v: unknown): Cleanup | null {
     return { kind: 'replace_and_stop', engineBase: t.engineBase, request: t.request as StartRequest };
   }
   return null;
-}
-
-const TRANSIENT = new Set(['ENGINE_UNREACHABLE', 'ENGINE_TIMEOUT', 'ENGINE_HTTP']);
-
-function transient(err: unknown): boolean {
-  return TRANSIENT.has((err as { code?: string } | null)?.code ?? '');
 }

@@ -3,7 +3,7 @@
  * parameters, and the session key that decides which players share one engine session.
  */
 import { AcerelayError } from '../errors.ts';
-import type { Source } from '../adapters/engine/start.ts';
+import type { Source } from '../domain/stream.ts';
 
 export interface StreamRequest {
   source: Source;

@@ -6,9 +6,9 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { EngineClient } from '../adapters/engine/client.ts';
-import { EngineSessionGoneError } from '../adapters/engine/errors.ts';
+import { bodyFailureOf, isSessionGone, upstreamFailureOf, type UpstreamFailureCode } from '../adapters/engine/errors.ts';
 import { discard } from '../adapters/http-errors.ts';
-import type { UpstreamPort } from './relay.ts';
+import type { UpstreamPort } from './session-actors.ts';
 import type { UpstreamValve } from '../fanout/channel.ts';
 import type { Logger } from '../log.ts';
 
@@ -26,7 +26,7 @@ export interface UpstreamReaderOptions {
 
 export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort {
   const statEvery = opts.statIntervalMs ?? 15_000;
-  return ({ channel, engineSession }, report) => {
+  return ({ channel, playback: started }, report) => {
     const abort = new AbortController();
     let over = false;
     let synced = false;
@@ -43,7 +43,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       }, ms);
     };
 
-    const fail = (code: string, message: string) => {
+    const fail = (code: UpstreamFailureCode, message: string) => {
       if (over) return;
       over = true;
       stop();
@@ -88,20 +88,20 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
     };
 
     const pollStat = () => {
-      if (over || !engineSession.statUrl) return;
-      opts.engine.stat(engineSession.statUrl, abort.signal).then(
+      if (over || !started.statUrl) return;
+      opts.engine.stat(started.statUrl, abort.signal).then(
         () => {
           if (!over) arm('stat', pollStat, statEvery);
         },
         (err: unknown) => {
-          if (err instanceof EngineSessionGoneError) return fail('ENGINE_SESSION_GONE', err.message);
+          if (isSessionGone(err)) return fail('ENGINE_SESSION_GONE', (err as Error).message);
           // A stat that does not answer says nothing the body does not say better.
           if (!over) arm('stat', pollStat, statEvery);
         },
       );
     };
 
-    opts.engine.playback(engineSession.playbackUrl, abort.signal).then(
+    opts.engine.playback(started.playbackUrl, abort.signal).then(
       (playback) => {
         if (over) {
           discard(playback.body);
@@ -120,15 +120,13 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
           if (!synced && channel.flowing) onSynced();
         });
         playback.body.on('end', () => fail('ENGINE_EOF', 'the engine ended the stream'));
-        playback.body.on('error', (err: Error & { code?: string }) =>
-          fail(err.code === 'UND_ERR_BODY_TIMEOUT' ? 'ENGINE_STALLED' : 'ENGINE_BODY_ERROR', err.message),
-        );
+        playback.body.on('error', (err: Error) => fail(bodyFailureOf(err), err.message));
         playback.body.on('close', () => fail('ENGINE_EOF', 'the engine closed the stream'));
         watchSilence();
         arm('stat', pollStat, statEvery);
       },
-      (err: Error & { code?: string }) => {
-        if (!over) fail(err.code ?? 'ENGINE_PLAYBACK_FAILED', err.message);
+      (err: Error) => {
+        if (!over) fail(upstreamFailureOf(err), err.message);
       },
     );
 

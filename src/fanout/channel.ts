@@ -4,7 +4,8 @@
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
  *  failover, splice) → open-PES hold-back → one copy into the channel's slabs, framed →
- *  replay window → every player's socket (one write of the same framed bytes each)
+ *  replay window → every player's socket (one write of the same framed bytes each), and the
+ *  HLS segmenter (told of each splice; it copies what it keeps out of the slabs)
  *
  * A player past its backlog bound is dropped alone; the others never wait for it. Only when
  * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
@@ -82,6 +83,8 @@ export class Channel {
   private readonly sinks = new Map<PlayerSink, Seat>();
   /** Joined before the window had a start point: they get it as soon as one exists. */
   private readonly waiting = new Set<PlayerSink>();
+  /** The attached sinks that are not players' sockets (the HLS segmenter). */
+  private readonly internal = new Set<PlayerSink>();
   /** Left the channel with bytes of a slab still in their socket (they may live on, held). */
   private readonly departed = new Map<PlayerSink, Seat>();
   private readonly slabs = new OutSlabs(() => this.oldestInUse());
@@ -170,10 +173,12 @@ export class Channel {
     this.finder = null;
     let out = first;
     if (this.upstreams > 1) {
+      // The old upstream's last output goes out first: the seam is told after its last byte.
       this.flush();
       this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
       // Joiners after the seam start at the new upstream's first sync point.
       this.window.reset();
+      for (const sink of this.sinks.keys()) sink.seam?.();
       out = this.seam.process(first);
     }
     this.emitPieces(this.tail.push(out));
@@ -181,6 +186,7 @@ export class Channel {
 
   attach(sink: PlayerSink): void {
     if (this.closed || this.sinks.has(sink) || this.waiting.has(sink)) return;
+    if (sink.internal) this.internal.add(sink);
     if (!this.window.ready) {
       this.waiting.add(sink);
       return;
@@ -197,6 +203,7 @@ export class Channel {
     const seat = this.sinks.get(sink);
     this.sinks.delete(sink);
     this.waiting.delete(sink);
+    this.internal.delete(sink);
     this.depart(sink, seat);
     this.release();
   }
@@ -209,6 +216,7 @@ export class Channel {
     this.pendingBytes = 0;
     this.sinks.clear();
     this.waiting.clear();
+    this.internal.clear();
     this.departed.clear();
     this.window.reset();
     this.release();
@@ -251,7 +259,9 @@ export class Channel {
   };
 
   private emitNow(pieces: Buffer[]): void {
-    if (this.sinks.size + this.waiting.size > 1) this.emit(this.slabs.put(pieces));
+    // The HLS segmenter does not count: it takes the upstream's buffers as they are, and copies
+    // what it keeps out of a slab (slabs are reused once no socket holds their bytes).
+    if (this.sinks.size + this.waiting.size - this.internal.size > 1) this.emit(this.slabs.put(pieces));
     else for (const piece of pieces) this.emit(new OutChunk(piece));
   }
 
@@ -263,7 +273,8 @@ export class Channel {
     let least = Infinity;
     for (const [sink, seat] of this.sinks) {
       const backlog = this.send(sink, seat, out);
-      if (backlog >= 0 && backlog < least) least = backlog;
+      // The HLS segmenter takes everything at once: only sockets say whether to pause.
+      if (backlog >= 0 && backlog < least && !sink.internal) least = backlog;
     }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
@@ -274,7 +285,7 @@ export class Channel {
         for (const part of replay) if ((backlog = this.send(sink, place, part)) < 0) break;
         if (backlog < 0) continue;
         this.sinks.set(sink, place);
-        if (backlog < least) least = backlog;
+        if (backlog < least && !sink.internal) least = backlog;
       }
     }
     if (least >= this.throttleAt && least !== Infinity) this.throttle();
@@ -283,8 +294,10 @@ export class Channel {
   /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
   private send(sink: PlayerSink, place: Seat, chunk: OutChunk): number {
     sink.write(chunk);
-    this.bytesOut += chunk.length;
-    if (this.opts.totals) this.opts.totals.bytesOut += chunk.length;
+    if (!sink.internal) {
+      this.bytesOut += chunk.length;
+      if (this.opts.totals) this.opts.totals.bytesOut += chunk.length;
+    }
     const backlog = sink.backlog();
     if (backlog === 0) {
       // The socket took it all at once (the usual case): nothing of any slab waits in it.
@@ -301,6 +314,7 @@ export class Channel {
     if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
       this.waiting.delete(sink);
+      this.internal.delete(sink);
       this.depart(sink, place);
       sink.drop('slow');
       this.opts.onDrop?.(sink, 'slow');
@@ -332,10 +346,10 @@ export class Channel {
   /** Every player is behind: stop reading until the first of them has taken its backlog. */
   private throttle(): void {
     if (this.paused || !this.valve) return;
-    for (const sink of this.sinks.keys()) if (!sink.whenDrained) return;
+    for (const sink of this.sinks.keys()) if (!sink.internal && !sink.whenDrained) return;
     this.paused = true;
     this.valve.pause();
-    for (const sink of this.sinks.keys()) sink.whenDrained!(this.release);
+    for (const sink of this.sinks.keys()) if (!sink.internal) sink.whenDrained!(this.release);
   }
 
   private readonly release = (): void => {

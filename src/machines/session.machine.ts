@@ -9,22 +9,18 @@
  *       │  └─ another engine ┘  └ backoff ┐  ▼
  *       └─provision─▶ provisioning ─▶ engine_check ⇄ engine_backoff      recovering ─▶ starting (same engine, then another)
  *
+ * ENGINE_CROWDED (the engine carries more sessions than the maximum, and this one is not
+ * among the first there: core/engine-crowding.ts) moves a running session to another engine
+ * through `recovering`, as a failover; without players it just stops.
+ *
  * Players join and leave with PLAYER_JOINED / PLAYER_LEFT. While no engine session exists,
  * the last player leaving cancels everything (the queue place and any reservation); once an
  * engine session exists it is always stopped, after the linger.
  */
 import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
-import type { BrokerEngine, BrokerUpdate } from '../core/engine-broker.ts';
-import type { EngineSession, Source } from '../adapters/engine/start.ts';
-import type { Wait } from '../core/wait-reason.ts';
-import type { ErrorCode } from '../errors.ts';
-
-export type EndReason = 'client_left' | 'upstream_failed' | 'failover' | 'shutdown' | 'proxy_restart' | 'start_failed';
-
-export interface SessionFailure {
-  code: ErrorCode;
-  message: string;
-}
+import type { EndReason, EngineRef, Source, StartedPlayback } from '../domain/stream.ts';
+import type { SessionFailure, SessionPhase, Wait } from '../domain/session.ts';
+import type { RecoveryFacts, StateValue } from '../domain/journal.ts';
 
 export interface SessionInput {
   sessionId: string;
@@ -34,10 +30,6 @@ export interface SessionInput {
   key: string;
   firstPlayer: string;
   lingerMs: number;
-  /** Start tries on one engine before trying another. */
-  startTriesPerEngine?: number;
-  /** Engines tried before giving up. */
-  enginesToTry?: number;
 }
 
 export interface SessionContext {
@@ -49,15 +41,14 @@ export interface SessionContext {
   infohash: string | null;
   players: string[];
   lingerMs: number;
-  startTriesPerEngine: number;
-  enginesToTry: number;
   wait: Wait | null;
-  engine: BrokerEngine | null;
+  engine: EngineRef | null;
   exclude: string[];
   readyAttempts: number;
   startAttempts: number;
   enginesTried: number;
-  engineSession: EngineSession | null;
+  /** The engine's answer to the start that is playing (null before, between and after). */
+  playback: StartedPlayback | null;
   pid: string | null;
   /** The stream id announced with stream_started and not yet ended; null otherwise. */
   streamId: string | null;
@@ -74,16 +65,19 @@ export interface SessionContext {
   shuttingDown: boolean;
   /** The first start has taken longer than a player should wait without a byte: hold them. */
   slowStart: boolean;
+  /** Recovering to leave a crowded engine: the next start goes to another engine. */
+  leavingEngine: boolean;
 }
 
 export interface StartOutput {
-  engineSession: EngineSession;
+  /** The started playback. (The key is a stored name: the journal's done events carry it.) */
+  engineSession: StartedPlayback;
   streamId: string;
 }
 
 /** A provisioned engine, and the `pid` its session will start with. */
 export interface ProvisionOutput {
-  engine: BrokerEngine;
+  engine: EngineRef;
   pid: string;
 }
 
@@ -93,10 +87,13 @@ export type SessionEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'BROKER_WAIT'; wait: Wait }
   /** `pid`: fresh for this engine; every start on it uses it, so a retried start replaces its own earlier try. */
-  | { type: 'BROKER_ENGINE'; engine: BrokerEngine; pid: string }
+  | { type: 'BROKER_ENGINE'; engine: EngineRef; pid: string }
   | { type: 'BROKER_PROVISION'; probe: boolean }
   | { type: 'UPSTREAM_SYNCED' }
-  | { type: 'UPSTREAM_FAILED'; code: string; message: string };
+  /** `code`: an UpstreamFailureCode (adapters/engine/errors.ts); the machine does not branch on it. */
+  | { type: 'UPSTREAM_FAILED'; code: string; message: string }
+  /** The engine carries more sessions than the maximum and this one must leave it. */
+  | { type: 'ENGINE_CROWDED' };
 
 export interface AcquireInput {
   sessionId: string;
@@ -107,21 +104,19 @@ export interface AcquireInput {
 
 export interface UpstreamInput {
   sessionId: string;
-  engineSession: EngineSession;
+  playback: StartedPlayback;
   /** True when players already received bytes: the new upstream is spliced at a seam. */
   splice: boolean;
 }
 
 export interface StopInput {
-  engine: BrokerEngine | null;
-  engineSession: EngineSession | null;
+  engine: EngineRef | null;
+  playback: StartedPlayback | null;
 }
 
-/** An error from an injected actor, as far as the machine needs to know it. */
-export interface ActorFailure {
-  code?: string;
+/** An error from an injected actor, as far as the machine reads it (its decisions are provided guards). */
+interface ActorFailure {
   message?: string;
-  shouldWait?: boolean;
 }
 
 /** Backoff before each engine-readiness retry after provisioning: 1, 2, 4, 8 s. */
@@ -136,6 +131,10 @@ export const START_PATIENCE_MS = 5_000;
 export const PROVISION_PATIENCE_MS = 2_000;
 /** Pause before retrying a start on the same engine. */
 export const START_RETRY_BACKOFF_MS = 1000;
+/** Start tries on one engine before trying another. */
+export const START_TRIES_PER_ENGINE = 2;
+/** Engines tried before giving up. */
+export const ENGINES_TO_TRY = 3;
 
 const notProvided = (what: string) => () => {
   throw new Error(`session actor "${what}" was not provided`);
@@ -145,14 +144,19 @@ function failureOf(error: unknown): ActorFailure {
   return (error ?? {}) as ActorFailure;
 }
 
-/** Codes of an orchestrator that did not answer (well): wait for it, like for a should-wait refusal. */
-const ORCHESTRATOR_DOWN = new Set(['ORCH_UNREACHABLE', 'ORCH_TIMEOUT', 'ORCH_BAD_RESPONSE']);
+/** A decision about an actor's error that only the adapter raising it can take: provided with the actors. */
+const decidedByAdapter = (what: string) => (): boolean => {
+  throw new Error(`session guard "${what}" was not provided`);
+};
 
-export function provisionShouldWait(f: ActorFailure & { status?: number | null }): boolean {
-  if (f.shouldWait === true) return true;
-  if (f.code && ORCHESTRATOR_DOWN.has(f.code)) return true;
-  return f.code === 'ORCH_HTTP' && (f.status ?? 0) >= 500;
-}
+/**
+ * Before an engine session exists nothing needs stopping: the last player leaving, or a
+ * shutdown, cancels the session where it is (its queue place and any reservation go with it).
+ */
+const CANCELLABLE = {
+  always: [{ guard: 'noPlayers', target: 'cancelled' }],
+  on: { SHUTDOWN: { target: 'cancelled' } },
+} as const;
 
 export const sessionMachine = setup({
   types: {
@@ -163,8 +167,8 @@ export const sessionMachine = setup({
   actors: {
     acquire: fromCallback<SessionEvent, AcquireInput>(notProvided('acquire')),
     provision: fromPromise<ProvisionOutput, { sessionId: string }>(notProvided('provision')),
-    probeEngine: fromPromise<void, { engine: BrokerEngine }>(notProvided('probeEngine')),
-    startEngine: fromPromise<StartOutput, { sessionId: string; engine: BrokerEngine; pid: string; source: Source; params: Record<string, string> }>(
+    probeEngine: fromPromise<void, { engine: EngineRef }>(notProvided('probeEngine')),
+    startEngine: fromPromise<StartOutput, { sessionId: string; engine: EngineRef; pid: string; source: Source; params: Record<string, string> }>(
       notProvided('startEngine'),
     ),
     readUpstream: fromCallback<SessionEvent, UpstreamInput>(notProvided('readUpstream')),
@@ -174,22 +178,35 @@ export const sessionMachine = setup({
     /** Tells the broker the reservation is now an active session (after stream_started is queued). */
     activateSlot: () => {},
     releaseSlot: () => {},
-    reportEngineFailure: (_, _params: { engineId: string | null }) => {},
+    /** Tells the broker the current engine failed us (it is ranked last for a while). */
+    reportEngineFailure: () => {},
     announceStarted: () => {},
     announceEnded: (_, _params: { reason: EndReason }) => {},
     rememberContentFailure: () => {},
+    /** Leaves the current engine for another: it is excluded from this session's next requests. */
+    excludeEngine: assign(({ context }, params: { problem?: string }) => ({
+      exclude: context.engine ? [...context.exclude, context.engine.containerId] : context.exclude,
+      enginesTried: context.enginesTried + 1,
+      engine: null,
+      ...(params.problem === undefined ? {} : { lastProblem: params.problem }),
+    })),
   },
   guards: {
     noPlayers: ({ context }) => context.players.length === 0,
     hasPlayers: ({ context }) => context.players.length > 0,
     shuttingDown: ({ context }) => context.shuttingDown,
     synced: ({ context }) => context.synced,
-    provisionShouldWait: ({ event }) => provisionShouldWait(failureOf((event as { error?: unknown }).error)),
+    /** The provisioning call's failure means "wait" (the orchestrator is blocked or did not answer). */
+    provisionShouldWait: decidedByAdapter('provisionShouldWait'),
+    /** The orchestrator refused our API key. */
+    provisionAuthRefused: decidedByAdapter('provisionAuthRefused'),
+    /** The engine cannot load this content. */
+    contentFailed: decidedByAdapter('contentFailed'),
     readyTriesLeft: ({ context }) => context.readyAttempts < ENGINE_READY_BACKOFF_MS.length,
-    contentFailed: ({ event }) => failureOf((event as { error?: unknown }).error).code === 'ENGINE_CONTENT_FAILED',
-    sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < context.startTriesPerEngine,
-    enginesLeft: ({ context }) => context.enginesTried + 1 < context.enginesToTry,
+    sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < START_TRIES_PER_ENGINE,
+    enginesLeft: ({ context }) => context.enginesTried + 1 < ENGINES_TO_TRY,
     retrySameEngine: ({ context }) => context.failuresSinceSync < 2 && context.engine !== null,
+    leavingEngine: ({ context }) => context.leavingEngine,
   },
   delays: {
     linger: ({ context }) => context.lingerMs,
@@ -209,15 +226,13 @@ export const sessionMachine = setup({
     infohash: input.source.kind === 'infohash' ? input.source.value : null,
     players: [input.firstPlayer],
     lingerMs: input.lingerMs,
-    startTriesPerEngine: input.startTriesPerEngine ?? 2,
-    enginesToTry: input.enginesToTry ?? 3,
     wait: null,
     engine: null,
     exclude: [],
     readyAttempts: 0,
     startAttempts: 0,
     enginesTried: 0,
-    engineSession: null,
+    playback: null,
     pid: null,
     streamId: null,
     everLive: false,
@@ -229,6 +244,7 @@ export const sessionMachine = setup({
     failure: null,
     shuttingDown: false,
     slowStart: false,
+    leavingEngine: false,
   }),
   initial: 'acquiring',
   on: {
@@ -252,9 +268,9 @@ export const sessionMachine = setup({
         choosing: {},
         waiting: {},
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
+      always: CANCELLABLE.always,
       on: {
-        SHUTDOWN: { target: 'cancelled' },
+        ...CANCELLABLE.on,
         BROKER_WAIT: { target: '.waiting', actions: assign({ wait: ({ event }) => event.wait }) },
         BROKER_ENGINE: {
           target: 'starting',
@@ -278,20 +294,19 @@ export const sessionMachine = setup({
             actions: assign({ lastProblem: ({ event }) => failureOf(event.error).message ?? 'provisioning refused' }),
           },
           {
+            guard: 'provisionAuthRefused',
             target: 'failed',
-            actions: assign({
-              failure: ({ event }) => ({
-                code: failureOf(event.error).code === 'ORCH_AUTH' ? ('orchestrator_auth' as const) : ('provisioning_failed' as const),
-                message: failureOf(event.error).message ?? 'provisioning failed',
-              }),
-            }),
+            actions: assign({ failure: ({ event }) => ({ code: 'orchestrator_auth' as const, message: failureOf(event.error).message ?? 'provisioning failed' }) }),
+          },
+          {
+            target: 'failed',
+            actions: assign({ failure: ({ event }) => ({ code: 'provisioning_failed' as const, message: failureOf(event.error).message ?? 'provisioning failed' }) }),
           },
         ],
       },
       after: { provisionPatience: { actions: assign({ slowStart: true }) } },
       // The call itself finishes in the background; its engine joins the pool unreserved.
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     engine_check: {
       invoke: {
@@ -304,34 +319,21 @@ export const sessionMachine = setup({
             // Counted like any engine tried: a run of new engines that never answer ends.
             guard: 'enginesLeft',
             target: 'acquiring',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({
-                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
-                enginesTried: ({ context }) => context.enginesTried + 1,
-                lastProblem: 'engine never answered after provisioning',
-                engine: null,
-              }),
-            ],
+            actions: ['reportEngineFailure', { type: 'excludeEngine', params: { problem: 'engine never answered after provisioning' } }],
           },
           {
             target: 'failed',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({ failure: { code: 'engine_failed' as const, message: 'no provisioned engine ever answered' } }),
-            ],
+            actions: ['reportEngineFailure', assign({ failure: { code: 'engine_failed' as const, message: 'no provisioned engine ever answered' } })],
           },
         ],
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     engine_backoff: {
       after: {
         engineReadyBackoff: { target: 'engine_check', actions: assign({ readyAttempts: ({ context }) => context.readyAttempts + 1 }) },
       },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     starting: {
       invoke: {
@@ -342,16 +344,13 @@ export const sessionMachine = setup({
             // Shutting down while the start was in flight: the engine session exists, stop it.
             guard: 'shuttingDown',
             target: 'stopping',
-            actions: assign({
-              engineSession: ({ event }) => event.output.engineSession,
-              endReason: 'shutdown',
-            }),
+            actions: assign({ playback: ({ event }) => event.output.engineSession, endReason: 'shutdown' }),
           },
           {
             target: 'running',
             actions: [
               assign({
-                engineSession: ({ event }) => event.output.engineSession,
+                playback: ({ event }) => event.output.engineSession,
                 streamId: ({ event }) => event.output.streamId,
                 infohash: ({ context, event }) => event.output.engineSession.infohash || context.infohash,
                 synced: false,
@@ -387,15 +386,7 @@ export const sessionMachine = setup({
           {
             guard: 'enginesLeft',
             target: 'acquiring',
-            actions: [
-              { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-              assign({
-                exclude: ({ context }) => [...context.exclude, context.engine!.containerId],
-                enginesTried: ({ context }) => context.enginesTried + 1,
-                lastProblem: ({ event }) => failureOf(event.error).message ?? 'start failed',
-                engine: null,
-              }),
-            ],
+            actions: ['reportEngineFailure', { type: 'excludeEngine', params: ({ event }) => ({ problem: failureOf(event.error).message ?? 'start failed' }) }],
           },
           {
             target: 'failed',
@@ -410,13 +401,12 @@ export const sessionMachine = setup({
     },
     start_backoff: {
       after: { startRetryBackoff: { target: 'starting' } },
-      always: [{ guard: 'noPlayers', target: 'cancelled' }],
-      on: { SHUTDOWN: { target: 'cancelled' } },
+      ...CANCELLABLE,
     },
     running: {
       invoke: {
         src: 'readUpstream',
-        input: ({ context }) => ({ sessionId: context.sessionId, engineSession: context.engineSession!, splice: context.everLive }),
+        input: ({ context }) => ({ sessionId: context.sessionId, playback: context.playback!, splice: context.everLive }),
       },
       initial: 'connecting',
       on: {
@@ -432,6 +422,14 @@ export const sessionMachine = setup({
           },
         ],
         SHUTDOWN: { target: 'stopping', actions: assign({ endReason: 'shutdown' }) },
+        ENGINE_CROWDED: [
+          {
+            guard: 'hasPlayers',
+            target: 'recovering',
+            actions: assign({ leavingEngine: true, lastProblem: 'the engine carries more sessions than the maximum' }),
+          },
+          { target: 'stopping', actions: assign({ endReason: 'client_left' }) },
+        ],
       },
       states: {
         connecting: {
@@ -472,7 +470,7 @@ export const sessionMachine = setup({
       ],
       invoke: {
         src: 'stopEngine',
-        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        input: ({ context }) => ({ engine: context.engine, playback: context.playback }),
         // Same engine first (a restarted engine comes back without our session), then another.
         onDone: 'after_failure',
         onError: 'after_failure',
@@ -480,22 +478,17 @@ export const sessionMachine = setup({
       on: { SHUTDOWN: { actions: assign({ shuttingDown: true }) } },
     },
     after_failure: {
-      entry: assign({ engineSession: null }),
+      entry: assign({ playback: null }),
       always: [
         { guard: 'shuttingDown', target: 'stopped', actions: assign({ endReason: 'shutdown' }) },
         { guard: 'noPlayers', target: 'stopped', actions: assign({ endReason: 'upstream_failed' }) },
+        // Leaving a crowded engine is no failure of it: not reported, and never the last engine tried.
+        { guard: 'leavingEngine', target: 'acquiring', actions: [{ type: 'excludeEngine', params: {} }, assign({ leavingEngine: false })] },
         { guard: 'retrySameEngine', target: 'starting', actions: assign({ startAttempts: 0 }) },
         {
           guard: 'enginesLeft',
           target: 'acquiring',
-          actions: [
-            { type: 'reportEngineFailure', params: ({ context }) => ({ engineId: context.engine?.containerId ?? null }) },
-            assign({
-              exclude: ({ context }) => (context.engine ? [...context.exclude, context.engine.containerId] : context.exclude),
-              enginesTried: ({ context }) => context.enginesTried + 1,
-              engine: null,
-            }),
-          ],
+          actions: ['reportEngineFailure', { type: 'excludeEngine', params: {} }],
         },
         {
           target: 'failed',
@@ -506,7 +499,7 @@ export const sessionMachine = setup({
     stopping: {
       invoke: {
         src: 'stopEngine',
-        input: ({ context }) => ({ engine: context.engine, engineSession: context.engineSession }),
+        input: ({ context }) => ({ engine: context.engine, playback: context.playback }),
         onDone: { target: 'stopped' },
         onError: { target: 'stopped' },
       },
@@ -515,7 +508,7 @@ export const sessionMachine = setup({
       type: 'final',
       entry: [
         { type: 'announceEnded', params: ({ context }) => ({ reason: context.endReason ?? 'client_left' }) },
-        assign({ streamId: null, engineSession: null }),
+        assign({ streamId: null, playback: null }),
         'releaseSlot',
       ],
     },
@@ -531,16 +524,6 @@ export const sessionMachine = setup({
 });
 
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
-
-/** What players need to know of their session, derived from its state. */
-export type SessionPhase =
-  | { kind: 'starting' }
-  | { kind: 'waiting'; wait: Wait }
-  | { kind: 'slow' }
-  | { kind: 'live' }
-  | { kind: 'recovering' }
-  | { kind: 'failed'; failure: SessionFailure }
-  | { kind: 'ended' };
 
 export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   const { context } = snapshot;
@@ -560,16 +543,28 @@ export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   return { kind: 'starting' };
 }
 
+/**
+ * What a crash recovery needs of this session, in words that do not depend on this machine's
+ * states (journaled as `facts.recovery`, so a later version of the machine can act on them).
+ */
+export function recoveryFacts(value: StateValue, context: SessionContext): RecoveryFacts {
+  const { engine, playback, pid } = context;
+  // A start goes out from `starting` (and again after `start_backoff`): until its answer is in, the engine may hold a session.
+  const startSent = value === 'starting' || value === 'start_backoff';
+  return {
+    container_id: engine?.containerId ?? null,
+    engine_base: engine?.base ?? null,
+    managed: engine?.managed ?? false,
+    pid: pid ?? null,
+    command_url: playback?.commandUrl ?? null,
+    stream_id: context.streamId ?? null,
+    start_in_flight: startSent && !playback && engine && pid ? context.source : null,
+  };
+}
+
 export function phaseEquals(a: SessionPhase | null, b: SessionPhase): boolean {
   if (!a || a.kind !== b.kind) return false;
   if (a.kind === 'waiting' && b.kind === 'waiting') return a.wait.reason === b.wait.reason && a.wait.etaSeconds === b.wait.etaSeconds;
   return true;
 }
 
-/** Broker answers as session events (used by the `acquire` actor); `pid` goes with an engine. */
-export function brokerEvent(update: BrokerUpdate, pid: () => string): SessionEvent {
-  if (update.type === 'wait') return { type: 'BROKER_WAIT', wait: update.wait };
-  return update.grant.kind === 'engine'
-    ? { type: 'BROKER_ENGINE', engine: update.grant.engine, pid: pid() }
-    : { type: 'BROKER_PROVISION', probe: update.grant.probe };
-}

@@ -1,9 +1,9 @@
 /**
- * The Fastify instance: routes wired to the relay, one error shape, settings for endless
+ * The Fastify instance: routes wired to the registry, one error shape, settings for endless
  * responses (no handler or connection timeouts: a stream lasts as long as the player wants).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Relay } from '../core/relay.ts';
+import type { SessionRegistry } from '../core/session-registry.ts';
 import type { Logger } from '../log.ts';
 import { AcerelayError } from '../errors.ts';
 import { errorHeaders } from './error-reply.ts';
@@ -11,13 +11,16 @@ import { streamRoutes } from './routes/stream.ts';
 import { statusRoutes, type Readiness } from './routes/status.ts';
 import type { ConnectionDeps } from './player-connection.ts';
 import type { Metrics } from '../metrics.ts';
+import { hlsRoutes, type HlsRouteDeps } from './routes/hls.ts';
 
 export interface ServerDeps {
-  relay: Relay;
+  registry: SessionRegistry;
   readiness: Readiness;
   connection: ConnectionDeps;
   metrics: Metrics;
   logger: Logger;
+  /** HLS: the channels' audiences (/ace/manifest.m3u8, /ace/hls/…). */
+  hls?: HlsRouteDeps;
   /** Guards /metrics (the admin token, when set). */
   metricsGuard?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** More routes (API, inspector), registered after the core ones. */
@@ -28,7 +31,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Typed as the base logger so route modules take the plain FastifyInstance.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    // Players are logged by the relay (connect, outcome); per-request lines would only repeat them.
+    // Players are logged by the stream route and their connection (connect, outcome); per-request lines would only repeat them.
     logController: new LogController({ disableRequestLogging: true }),
     connectionTimeout: 0,
     requestTimeout: 0,
@@ -54,8 +57,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, retry_after: null } }),
   );
 
-  streamRoutes(app, deps.relay, deps.connection);
-  statusRoutes(app, deps.relay, deps.readiness);
+  streamRoutes(app, deps.registry, deps.connection);
+  if (deps.hls) hlsRoutes(app, deps.hls);
+  statusRoutes(app, deps.registry, deps.readiness, deps.hls?.audiences);
   app.get('/metrics', { preHandler: deps.metricsGuard ?? (async () => {}) }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();

@@ -1,20 +1,19 @@
 /** JSON views of live sessions and players (status route, API, inspector). */
-import type { Relay, SessionRecord } from '../core/relay.ts';
+import type { SessionRegistry, SessionRecord } from '../core/session-registry.ts';
 import { sessionPhase } from '../machines/session.machine.ts';
+import { stateName } from '../machines/state-name.ts';
 
-export function sessionStateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value as Record<string, unknown>)[0] ?? ['unknown', ''];
-  return typeof child === 'string' ? `${parent}.${child}` : parent;
-}
-
-export function describeSession(relay: Relay, s: SessionRecord) {
+export function describeSession(registry: SessionRegistry, s: SessionRecord) {
   const snap = s.actor.getSnapshot();
   const c = snap.context;
+  const players = registry
+    .listPlayers()
+    .filter((p) => p.sessionId === s.id)
+    .map((p) => registry.describePlayer(p));
   return {
     id: s.id,
     key: s.key,
-    state: sessionStateName(snap.value),
+    state: stateName(snap.value),
     phase: sessionPhase(snap).kind,
     content: c.source,
     infohash: c.infohash,
@@ -24,10 +23,8 @@ export function describeSession(relay: Relay, s: SessionRecord) {
     wait: c.wait,
     failovers: c.failovers,
     last_problem: c.lastProblem,
-    players: relay
-      .listClients()
-      .filter((p) => p.sessionId === s.id)
-      .map((p) => relay.describeClient(p)),
+    players,
+    hls_clients: players.reduce((n, p) => n + (p.clients ?? 0), 0),
     bytes_in: s.channel.bytesIn,
     bytes_out: s.channel.bytesOut,
     created_at: s.createdAt,

@@ -3,13 +3,13 @@
  * session and of each player (the page highlights diagram nodes from it, whatever the state
  * names), each player's age, and when each actor entered its current state.
  */
-import type { Relay, SessionRecord } from '../core/relay.ts';
+import type { SessionRegistry, SessionRecord } from '../core/session-registry.ts';
 import type { InspectionHub } from '../core/inspection-hub.ts';
 import { describeSession } from './describe.ts';
 
-export function liveSessionView(relay: Relay, hub: InspectionHub, s: SessionRecord) {
-  const described = describeSession(relay, s);
-  const players = new Map(relay.listClients().filter((p) => p.sessionId === s.id).map((p) => [p.id, p]));
+export function liveSessionView(registry: SessionRegistry, hub: InspectionHub, s: SessionRecord) {
+  const described = describeSession(registry, s);
+  const players = new Map(registry.listPlayers().filter((p) => p.sessionId === s.id).map((p) => [p.id, p]));
   return {
     ...described,
     value: s.actor.getSnapshot().value,

@@ -1,5 +1,5 @@
 /**
- * One player's HTTP response, as the client machine's hands (PlayerIO) and as the fan-out's
+ * One player's HTTP response, as the player machine's hands (PlayerIO) and as the fan-out's
  * sink (PlayerSink). Headers go out once — at the first hold or the first media byte, never
  * before either — and every later problem ends the socket with a reset, never a clean end
  * (a clean end looks like a finished recording to a player).
@@ -16,7 +16,7 @@ import type { PlayerSink } from '../fanout/player-sink.ts';
 import type { OutChunk } from '../fanout/out-chunk.ts';
 import { CRLF, chunkHead, frameChunk } from './chunked-body.ts';
 import type { PlayerIO } from '../core/player-io.ts';
-import type { ClientError, ClientEvent, Outcome } from '../machines/client.machine.ts';
+import type { PlayerError, PlayerEvent, PlayerOutcome } from '../machines/player.machine.ts';
 import type { KeepAlive, StreamingTarget } from './keep-alive.ts';
 import type { SinkMonitor } from './sink-monitor.ts';
 import type { Metrics } from '../metrics.ts';
@@ -44,7 +44,7 @@ let nextSink = 0;
 
 export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   readonly id = `c${++nextSink}`;
-  private send: (event: ClientEvent) => void = () => {};
+  private send: (event: PlayerEvent) => void = () => {};
   private channel: Channel | null = null;
   private finished = false;
   private mediaBytes = 0;
@@ -87,11 +87,11 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     fn?.();
   };
 
-  /** The relay's id for this player (for log lines). */
+  /** The registry's id for this player (for log lines). */
   private playerId: string | null = null;
 
-  /** Connects the connection to its client actor once the relay created it. */
-  bind(send: (event: ClientEvent) => void, playerId?: string): void {
+  /** Connects the connection to its player actor once the registry created it. */
+  bind(send: (event: PlayerEvent) => void, playerId?: string): void {
     this.send = send;
     this.playerId = playerId ?? null;
     if (this.res.destroyed || this.req.socket.destroyed) send({ type: 'DISCONNECTED' });
@@ -122,14 +122,15 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     this.deps.keepAlive.watch(this, now);
   }
 
-  detach(): void {
+  /** Off the fan-out, the stall watch and the monitor (at the end: the socket itself is finished next). */
+  private detach(): void {
     this.channel?.detach(this);
     this.deps.monitor.delete(this);
     this.deps.keepAlive.unwatch(this);
     this.channel = null;
   }
 
-  finish(outcome: Outcome, error: ClientError | null): void {
+  finish(outcome: PlayerOutcome, error: PlayerError | null): void {
     if (this.finished) return;
     this.finished = true;
     const level = outcome === 'disconnected' || outcome === 'shutdown' ? 'info' : 'warn';

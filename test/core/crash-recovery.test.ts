@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PureWorld } from '../support/pure-world.ts';
 import { InspectionHub } from '../../src/core/inspection-hub.ts';
 import { Journal } from '../../src/adapters/journal/journal.ts';
-import { EventJournal } from '../../src/core/event-journal.ts';
+import { JournalWriter } from '../../src/core/journal-writer.ts';
 import { recoverAfterRestart } from '../../src/core/crash-recovery.ts';
 import type { Cleanup } from '../../src/core/stop-janitor.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -21,7 +21,7 @@ test('after a crash the recovered sessions are cleaned up, and the report counts
   const hub = new InspectionHub(new PureWorld().clock);
   const observed = new PureWorld({ observer: hub });
   const first = Journal.open({ dir, clock: observed.clock, logger: silentLogger }).journal;
-  const sink = new EventJournal(hub, first, null);
+  const sink = new JournalWriter(hub, first, null);
   observed.player(`id=${'a'.repeat(40)}`);
   observed.player(`id=${'b'.repeat(40)}`);
   await observed.advance(2_000);
@@ -35,9 +35,9 @@ test('after a crash the recovered sessions are cleaned up, and the report counts
   const report = await recoverAfterRestart({
     journal,
     nextSeq: () => 0,
-    events: new EventJournal(new InspectionHub(observed.clock), journal, null),
+    writer: new JournalWriter(new InspectionHub(observed.clock), journal, null),
     outbox: null,
-    cleanups: {
+    janitor: {
       run: async (task) => {
         await new Promise((r) => setTimeout(r, 5));
         ran.push(task);

@@ -9,7 +9,7 @@ import { Outbox, type EventPort } from '../../src/core/event-outbox.ts';
 import { StreamReconciler } from '../../src/core/stream-reconciler.ts';
 import { OrchestratorAuthError, OrchestratorHttpError, OrchestratorUnreachableError } from '../../src/adapters/orchestrator/errors.ts';
 import type { StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
-import type { OutboxItem } from '../../src/adapters/journal/journal.ts';
+import type { OutboxItem } from '../../src/domain/journal.ts';
 import { silentLogger } from '../../src/log.ts';
 
 /** An orchestrator that keeps a started list and answers as scripted. */

@@ -1,6 +1,6 @@
 /**
- * Every row of the recovery table on virtual time: the real relay, broker, session and
- * client machines with a scripted orchestrator, engines and upstreams (test/support/pure-world.ts).
+ * Every row of the recovery table on virtual time: the real registry, broker, session and
+ * player machines with a scripted orchestrator, engines and upstreams (test/support/pure-world.ts).
  * Each scenario pins its whole [t, actor, state, event] trace and asserts what players saw.
  */
 import { describe, expect, test } from 'vitest';

@@ -26,8 +26,8 @@ describe('VPN down when the player connects', () => {
     await stack.sim.control('vpn', { connected: false });
     await eventually(() => stack!.acerelay.feed.current().status?.vpn.connected === false, 5_000);
     const reading = ffmpegRead(`${stack.url}/ace/getstream?id=${CONTENT[0]}`, 6, ['-progress', 'pipe:2', '-stats_period', '1']);
-    await eventually(() => stack!.acerelay.relay.heldCount === 1, 5_000);
-    const held = stack.acerelay.relay.listClients().map((c) => stack!.acerelay.relay.describeClient(c).state);
+    await eventually(() => stack!.acerelay.registry.heldCount === 1, 5_000);
+    const held = stack.acerelay.registry.listPlayers().map((c) => stack!.acerelay.registry.describePlayer(c).state);
     expect(held).toEqual(['waiting_vpn']);
     await sleep(3_000);
     await stack.sim.control('vpn', { connected: true });
@@ -68,7 +68,7 @@ describe('refused and aborted', () => {
     // Fill the one engine so the next channel needs provisioning.
     const ac = new AbortController();
     const first = play(`${stack.url}/ace/getstream?id=${CONTENT[0]}`, { signal: ac.signal, maxMs: 30_000 });
-    await eventually(() => stack!.acerelay.relay.listSessions().some((s) => s.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
+    await eventually(() => stack!.acerelay.registry.listSessions().some((s) => s.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
     await stack.sim.control('circuit', { state: 'open', eta: 120 });
     await eventually(() => stack!.acerelay.feed.current().status?.provisioning.blocked?.code === 'circuit_breaker', 5_000);
     const res = await fetch(`${stack.url}/ace/getstream?id=${CONTENT[2]}`);
@@ -106,7 +106,7 @@ describe('capacity', () => {
     });
     const stopFirst = new AbortController();
     const first = play(`${stack.url}/ace/getstream?id=${CONTENT[0]}`, { signal: stopFirst.signal, maxMs: 60_000 });
-    await eventually(() => stack!.acerelay.relay.listSessions().some((s) => s.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
+    await eventually(() => stack!.acerelay.registry.listSessions().some((s) => s.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
     await eventually(() => stack!.acerelay.feed.current().status?.provisioning.blocked?.code === 'max_capacity', 6_000);
     const admitted: string[] = [];
     const stopSecond = new AbortController();
@@ -118,7 +118,7 @@ describe('capacity', () => {
         return false;
       },
     });
-    await eventually(() => stack!.acerelay.relay.heldCount === 1, 5_000);
+    await eventually(() => stack!.acerelay.registry.heldCount === 1, 5_000);
     const third = play(`${stack.url}/ace/getstream?id=${CONTENT[2]}`, {
       maxMs: 60_000,
       until: (c) => {
@@ -126,7 +126,7 @@ describe('capacity', () => {
         return c.size > 200_000;
       },
     });
-    await eventually(() => stack!.acerelay.relay.heldCount === 2, 5_000);
+    await eventually(() => stack!.acerelay.registry.heldCount === 2, 5_000);
     const refused = await fetch(`${stack.url}/ace/getstream?id=${CONTENT[3]}`);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -166,7 +166,7 @@ describe('one player never hurts another', () => {
     // The kernel's socket buffers fill first (several MB on loopback), then our backlog bound.
     const dropped = async () => /acerelay_slow_client_drops_total\{reason="slow"\} [1-9]/.test(await (await fetch(`${stack!.url}/metrics`)).text());
     expect(await eventually(dropped, 30_000, 500)).toBe(true);
-    expect(stack.acerelay.relay.clientCount).toBe(0);
+    expect(stack.acerelay.registry.playerCount).toBe(0);
     // The server closes with SO_LINGER 0 (RST). A paused client may surface that as a reset
     // or as an early EOF, but never as the chunked terminator of a finished response.
     stuck.resume();
@@ -190,7 +190,7 @@ describe('half-open and frozen players', () => {
     frozen.on('error', () => {});
     const dropped = async () => /acerelay_slow_client_drops_total\{reason="stalled"\} [1-9]/.test(await (await fetch(`${stack!.url}/metrics`)).text());
     expect(await eventually(dropped, 40_000, 500)).toBe(true);
-    expect(stack.acerelay.relay.clientCount).toBe(0);
+    expect(stack.acerelay.registry.playerCount).toBe(0);
     frozen.destroy();
   }, 60_000);
 });
@@ -209,7 +209,7 @@ describe('many players through an outage', () => {
     const players = Array.from({ length: 100 }, (_, i) =>
       play(`${stack!.url}/ace/getstream?id=${channels[i % 10]}`, { until: bytes(400_000), maxMs: 90_000 }),
     );
-    await eventually(() => stack!.acerelay.relay.heldCount === 100, 10_000);
+    await eventually(() => stack!.acerelay.registry.heldCount === 100, 10_000);
     // Several poll intervals and probe windows of outage.
     await sleep(13_000);
     const outageEnd = stack.sim.state().now;

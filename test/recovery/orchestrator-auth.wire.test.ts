@@ -15,7 +15,7 @@ afterEach(async () => {
 async function fillTheEngine(s: Stack) {
   const ac = new AbortController();
   const first = play(`${s.url}/ace/getstream?id=${CONTENT[0]}`, { signal: ac.signal, maxMs: 60_000 });
-  await eventually(() => s.acerelay.relay.listSessions().some((x) => x.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
+  await eventually(() => s.acerelay.registry.listSessions().some((x) => x.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
   return { stop: async () => (ac.abort(), first) };
 }
 
@@ -66,9 +66,9 @@ describe('no API key where the orchestrator wants one', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.reason).toMatch(/^orchestrator_auth/);
     // Once the first two have stopped (after the linger), one more — and a graceful stop while it streams.
-    await eventually(() => s.acerelay.relay.sessionCount === 0, 10_000);
+    await eventually(() => s.acerelay.registry.sessionCount === 0, 10_000);
     const live = play(`${s.url}/ace/getstream?id=${CONTENT[5]}`, { until: bytes(50_000_000), maxMs: 20_000 });
-    await eventually(() => s.acerelay.relay.listSessions().some((x) => x.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
+    await eventually(() => s.acerelay.registry.listSessions().some((x) => x.actor.getSnapshot().matches({ running: 'streaming' })), 10_000);
     const t0 = Date.now();
     stack = null;
     expect(await s.acerelay.close()).toBe(true);

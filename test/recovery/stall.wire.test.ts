@@ -99,7 +99,7 @@ test('a 9 s upstream gap: keep-alive null packets after ~5 s of silence, then me
   const ffmpeg = ffmpegRead(url, 10, ['-progress', 'pipe:2', '-stats_period', '1']);
   const reading = timedPlayer(url, GAP_MS - 2_000, 2_000, 40_000);
   const engine = await eventually(() => stack!.sim.state().engines.find((e) => e.sessions.some((s) => s.infohash === ih && s.stopped_at === null)), 10_000);
-  await eventually(() => stack!.acerelay.relay.listClients().filter((c) => stack!.acerelay.relay.describeClient(c).state === 'streaming').length === 2, 10_000);
+  await eventually(() => stack!.acerelay.registry.listPlayers().filter((c) => stack!.acerelay.registry.describePlayer(c).state === 'streaming').length === 2, 10_000);
   await sleep(1_500);
   await stack.sim.control(`engines/${engine.container_id}`, { mode: 'gap', ms: GAP_MS });
   const gapEnds = Date.now() + GAP_MS;
@@ -145,7 +145,7 @@ test('a stall that outlasts EMPTY_TIMEOUT: keep-alive from ~5 s of silence on, w
   const ih = simInfohashForId(CONTENT[2]!);
   const reading = timedPlayer(url, 9_000, 1_000, 50_000);
   const engine = await eventually(() => stack!.sim.state().engines.find((e) => e.sessions.some((s) => s.infohash === ih && s.stopped_at === null)), 10_000);
-  await eventually(() => stack!.acerelay.relay.listClients().some((c) => stack!.acerelay.relay.describeClient(c).state === 'streaming'), 10_000);
+  await eventually(() => stack!.acerelay.registry.listPlayers().some((c) => stack!.acerelay.registry.describePlayer(c).state === 'streaming'), 10_000);
   await sleep(1_000);
   await stack.sim.control(`engines/${engine.container_id}`, { mode: 'stall' });
   const got = await reading;

@@ -21,6 +21,11 @@ export function runAcerelay(args: string[], env: Record<string, string | undefin
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ACERELAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'acerelay-data-')), ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return watchChild(proc);
+}
+
+/** Any process spawned with piped stdout/stderr, watched like `runAcerelay`'s. */
+export function watchChild(proc: ChildProcess): Child {
   let out = '';
   let err = '';
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];

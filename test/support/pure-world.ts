@@ -1,5 +1,5 @@
 /**
- * A world without I/O for the machines: the real relay, broker and machines on a
+ * A world without I/O for the machines: the real registry, broker and machines on a
  * ManualClock, with an orchestrator status, engines, provisioning and upstreams that the
  * test scripts. Every actor transition lands in `trace` as [t, actor, state, event].
  */
@@ -7,15 +7,16 @@ import { BehaviorSubject } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import { ManualClock } from '../../src/clock.ts';
 import { EngineBroker } from '../../src/core/engine-broker.ts';
-import { Relay, type ActorObserver, type EnginePort, type UpstreamPort } from '../../src/core/relay.ts';
+import { SessionRegistry, type ActorObserver } from '../../src/core/session-registry.ts';
+import type { EnginePort, UpstreamPort } from '../../src/core/session-actors.ts';
 import { countingIds } from '../../src/core/ids.ts';
 import type { FeedState } from '../../src/adapters/status-feed.ts';
 import type { EngineInfo, OrchestratorStatus, ProvisionResult, StreamEndedEvent, StreamStartedEvent } from '../../src/adapters/orchestrator/types.ts';
 import { ProvisionError } from '../../src/adapters/orchestrator/errors.ts';
-import { EngineContentError, EngineUnreachableError } from '../../src/adapters/engine/errors.ts';
-import type { EngineSession } from '../../src/adapters/engine/start.ts';
+import { EngineContentError, EngineUnreachableError, type UpstreamFailureCode } from '../../src/adapters/engine/errors.ts';
+import type { StartedPlayback } from '../../src/domain/stream.ts';
 import type { PlayerIO } from '../../src/core/player-io.ts';
-import type { ClientError, Outcome } from '../../src/machines/client.machine.ts';
+import type { PlayerError, PlayerOutcome } from '../../src/machines/player.machine.ts';
 import type { SessionEvent } from '../../src/machines/session.machine.ts';
 import { parseStreamRequest } from '../../src/core/stream-request.ts';
 
@@ -40,8 +41,8 @@ export function engineInfo(id: string, port: number, streams: string[] = []): En
 export interface RecordedPlayer {
   id: string;
   events: string[];
-  outcome: Outcome | null;
-  error: ClientError | null;
+  outcome: PlayerOutcome | null;
+  error: PlayerError | null;
 }
 
 interface PendingUpstream {
@@ -60,7 +61,7 @@ export class PureWorld {
   readonly stops: string[] = [];
   readonly feed$: BehaviorSubject<FeedState>;
   readonly broker: EngineBroker;
-  readonly relay: Relay;
+  readonly registry: SessionRegistry;
   readonly upstreams: PendingUpstream[] = [];
   /** Script: what the next provisioning calls do. */
   provisionScript: Array<{ delayMs: number; fail?: Error; engine?: EngineInfo }> = [];
@@ -105,7 +106,7 @@ export class PureWorld {
         if (this.downEngines.has(base)) throw new EngineUnreachableError(`${base} refused`);
         if (this.deadContent.has(req.source.value)) throw new EngineContentError('engine: failed to load content');
         this.engineStarts.push({ engine: base, pid: req.pid });
-        const session: EngineSession = {
+        const session: StartedPlayback = {
           playbackUrl: `${base}/ace/r/x/${req.pid}`,
           statUrl: `${base}/ace/stat/x/${req.pid}`,
           commandUrl: `${base}/ace/cmd/x/${req.pid}`,
@@ -133,7 +134,7 @@ export class PureWorld {
         this.clock.clearTimeout(h);
       };
     };
-    this.relay = new Relay({
+    this.registry = new SessionRegistry({
       clock: this.clock,
       lingerMs: opts.lingerMs ?? 10_000,
       holdMaxMs: opts.holdMaxMs ?? 60_000,
@@ -181,29 +182,28 @@ export class PureWorld {
       hold: () => rec.events.push('hold'),
       unhold: () => rec.events.push('unhold'),
       attach: () => rec.events.push('attach'),
-      detach: () => rec.events.push('detach'),
       finish: (outcome, error) => {
         rec.events.push(`finish:${outcome}`);
         rec.outcome = outcome;
         rec.error = error;
       },
     };
-    const client = this.relay.connect(parseStreamRequest(params), io);
-    rec.id = client.id;
+    const player = this.registry.connect(parseStreamRequest(params), io);
+    rec.id = player.id;
     return rec;
   }
 
   disconnect(p: RecordedPlayer): void {
-    this.relay.client(p.id)?.actor.send({ type: 'DISCONNECTED' });
+    this.registry.player(p.id)?.actor.send({ type: 'DISCONNECTED' });
   }
 
   state(p: RecordedPlayer): string {
-    const c = this.relay.client(p.id);
-    return c ? this.relay.describeClient(c).state : 'gone';
+    const c = this.registry.player(p.id);
+    return c ? this.registry.describePlayer(c).state : 'gone';
   }
 
   /** Fails the newest live upstream of a session. */
-  failUpstream(sessionId: string, code = 'ENGINE_EOF'): void {
+  failUpstream(sessionId: string, code: UpstreamFailureCode = 'ENGINE_EOF'): void {
     const u = [...this.upstreams].reverse().find((x) => x.sessionId === sessionId && x.alive);
     if (!u) throw new Error(`no live upstream for ${sessionId}`);
     u.report({ type: 'UPSTREAM_FAILED', code, message: 'test' });

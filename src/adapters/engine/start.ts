@@ -2,8 +2,7 @@
 import { EngineBadResponseError, EngineContentError } from './errors.ts';
 import { envelope, getJson, type EngineCallOptions } from './http.ts';
 import { rebase } from './rebase.ts';
-
-export type Source = { kind: 'id'; value: string } | { kind: 'infohash'; value: string };
+import type { Source, StartedPlayback } from '../../domain/stream.ts';
 
 export interface StartRequest {
   source: Source;
@@ -13,16 +12,7 @@ export interface StartRequest {
   params?: Record<string, string>;
 }
 
-export interface EngineSession {
-  playbackUrl: string;
-  statUrl: string | null;
-  commandUrl: string | null;
-  infohash: string;
-  playbackSessionId: string;
-  isLive: boolean;
-}
-
-export async function startSession(engineBase: string, req: StartRequest, options: EngineCallOptions): Promise<EngineSession> {
+export async function startSession(engineBase: string, req: StartRequest, options: EngineCallOptions): Promise<StartedPlayback> {
   const url = new URL('/ace/getstream', engineBase);
   url.searchParams.set('format', 'json');
   url.searchParams.set(req.source.kind, req.source.value);

@@ -16,31 +16,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
-import type { JournalEntry } from '../../core/inspection-hub.ts';
+import type { JournalEntry, JournalStore, MachineKind, OutboxItem, OutboxRow, OutboxState, OutboxType } from '../../domain/journal.ts';
 import { openJournalFile, type SetAside } from './open-journal.ts';
-
-export type OutboxType = 'stream_started' | 'stream_ended';
-export type OutboxState = 'pending' | 'delivered' | 'dropped';
-
-export interface OutboxItem {
-  streamId: string;
-  type: OutboxType;
-  containerId: string;
-  payload: unknown;
-  /**
-   * An end whose start was never confirmed delivered (it was in flight at a crash): the
-   * orchestrator may still register that start, so "not listed" is asked again for a while
-   * before the end is given up. Set by the crash recovery; not stored.
-   */
-  startUnconfirmed?: boolean;
-}
-
-export interface OutboxRow extends OutboxItem {
-  id: number;
-  state: OutboxState;
-  attempts: number;
-  createdAt: number;
-}
 
 export interface JournalOptions {
   dir: string;
@@ -70,7 +47,8 @@ const FINISHED = `actor NOT IN (SELECT actor FROM actors WHERE status = 'active'
 
 type Statements = ReturnType<typeof prepare>;
 
-export class Journal {
+/** The JournalStore in SQLite. */
+export class Journal implements JournalStore {
   /** This process's run: entries of other boots that never ended were live at a crash. */
   readonly boot = randomUUID();
   readonly path: string;
@@ -306,12 +284,12 @@ export class Journal {
   }
 
   /** Actors whose last entry (from an earlier boot) left them active: live at a crash. */
-  unfinishedActors(): Array<{ actor: string; machine: 'session' | 'player'; session: string }> {
+  unfinishedActors(): Array<{ actor: string; machine: MachineKind; session: string }> {
     this.flush();
     if (!this.db) return [];
     return this.db.prepare(`SELECT actor, machine, session FROM actors WHERE status = 'active' AND boot != ?`).all(this.boot) as Array<{
       actor: string;
-      machine: 'session' | 'player';
+      machine: MachineKind;
       session: string;
     }>;
   }

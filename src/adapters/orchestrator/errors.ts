@@ -1,11 +1,24 @@
 /**
- * Errors of the orchestrator adapter. Each has a stable `code`; callers branch on the class
- * or the code, never on message text. No message ever carries the API key.
+ * Errors of the orchestrator adapter, and the decisions taken from them. Each error has a
+ * stable `code`; every caller decides through the functions at the end of this file (wait?
+ * try again? a refusal of the API key? what block it leaves?), never from message text. No
+ * message ever carries the API key.
  */
+import type { BlockedDetails } from './types.ts';
+
+export type OrchestratorErrorCode =
+  | 'ORCH_UNREACHABLE'
+  | 'ORCH_TIMEOUT'
+  | 'ORCH_AUTH'
+  | 'ORCH_HTTP'
+  | 'ORCH_BAD_RESPONSE'
+  | 'ORCH_PROVISION_BLOCKED'
+  | 'ORCH_PROVISION_FAILED';
+
 export class OrchestratorError extends Error {
   override name = 'OrchestratorError';
   constructor(
-    readonly code: string,
+    readonly code: OrchestratorErrorCode,
     message: string,
     readonly status: number | null = null,
     options?: { cause?: unknown },
@@ -74,4 +87,63 @@ export class ProvisionError extends OrchestratorError {
   ) {
     super(verdict === 'blocked' ? 'ORCH_PROVISION_BLOCKED' : 'ORCH_PROVISION_FAILED', message, status);
   }
+}
+
+/**
+ * The fields the decisions read. An error read back from the journal (a replay) is a plain
+ * object with the same fields, so it is decided alike.
+ */
+interface ErrorFields {
+  code?: unknown;
+  status?: unknown;
+  shouldWait?: unknown;
+}
+
+function fieldsOf(err: unknown): ErrorFields {
+  return typeof err === 'object' && err !== null ? (err as ErrorFields) : {};
+}
+
+/** The orchestrator did not answer, or not with anything usable. */
+const NO_ANSWER: ReadonlySet<unknown> = new Set<OrchestratorErrorCode>(['ORCH_UNREACHABLE', 'ORCH_TIMEOUT', 'ORCH_BAD_RESPONSE']);
+
+/**
+ * Whether a failed provisioning call means "wait" (its players are held, the call is tried
+ * again when the gate allows) rather than "failed": the orchestrator said so (should_wait),
+ * it did not answer (well), or it answered 5xx without a verdict.
+ */
+export function shouldWait(err: unknown): boolean {
+  const f = fieldsOf(err);
+  if (f.shouldWait === true) return true;
+  if (NO_ANSWER.has(f.code)) return true;
+  return f.code === 'ORCH_HTTP' && typeof f.status === 'number' && f.status >= 500;
+}
+
+/** 401/403: the API key is missing or wrong (a configuration error, never retried). */
+export function isAuthRefusal(err: unknown): boolean {
+  return fieldsOf(err).code === 'ORCH_AUTH';
+}
+
+/**
+ * Whether the same call may succeed when tried again: anything but a refusal for good (the
+ * API key, a 4xx such as a validation error).
+ */
+export function isTransient(err: unknown): boolean {
+  const f = fieldsOf(err);
+  if (isAuthRefusal(err)) return false;
+  return !(f.code === 'ORCH_HTTP' && typeof f.status === 'number' && f.status >= 400 && f.status < 500);
+}
+
+/**
+ * The block a failed provisioning call leaves in force until a status says otherwise: the
+ * orchestrator's own verdict ("blocked", or one that says wait), or, when it did not answer,
+ * a block with no ETA (probed again after the probe interval). Null: nothing to wait for.
+ */
+export function blockAfterProvisioning(err: unknown): BlockedDetails | null {
+  if (err instanceof ProvisionError && (err.shouldWait || err.verdict === 'blocked')) {
+    return { code: err.reason, message: err.message, etaSeconds: err.etaSeconds, canRetry: err.canRetry, shouldWait: true };
+  }
+  if (shouldWait(err)) {
+    return { code: 'orchestrator_unreachable', message: (err as Error).message, etaSeconds: null, canRetry: false, shouldWait: true };
+  }
+  return null;
 }

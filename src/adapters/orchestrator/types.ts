@@ -1,4 +1,7 @@
 /** The orchestrator contract (orchestrator.md), normalised: camelCase, epoch-ms times. */
+import type { EngineHealth } from '../../domain/stream.ts';
+
+export type { EngineHealth };
 
 export type BlockedCode = 'vpn_disconnected' | 'circuit_breaker' | 'max_capacity' | (string & {});
 
@@ -27,8 +30,6 @@ export interface OrchestratorStatus {
   /** The orchestrator's own clock, when it sent a parsable timestamp. */
   timestamp: number | null;
 }
-
-export type EngineHealth = 'healthy' | 'unhealthy' | 'unknown';
 
 export interface EngineInfo {
   containerId: string;

@@ -4,8 +4,8 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.ts';
-import { clientMachine } from '../../machines/client.machine.ts';
-import type { MachineKind } from '../../core/inspection-hub.ts';
+import { playerMachine } from '../../machines/player.machine.ts';
+import type { MachineKind } from '../../domain/journal.ts';
 import { machineGraph, type MachineGraph } from './machine-graph.ts';
 import { toDot } from './dot.ts';
 import { renderSvg } from './render.ts';
@@ -20,7 +20,7 @@ export interface DiagramSource {
 
 export const DIAGRAM_SOURCES: readonly DiagramSource[] = [
   { name: 'session', kind: 'session', machine: sessionMachine, rankdir: 'TB' },
-  { name: 'client', kind: 'player', machine: clientMachine, rankdir: 'LR' },
+  { name: 'client', kind: 'player', machine: playerMachine, rankdir: 'LR' },
 ];
 
 export interface Diagram {

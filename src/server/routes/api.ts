@@ -1,10 +1,11 @@
 /**
- * The inspector's data: live actors from the relay, history from the journal (or the hub's
+ * The inspector's data: live actors from the registry, history from the journal (or the hub's
  * memory), the orchestrator as the status feed sees it, and every state change live over SSE.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Relay } from '../../core/relay.ts';
-import type { InspectionHub, JournalEntry } from '../../core/inspection-hub.ts';
+import type { SessionRegistry } from '../../core/session-registry.ts';
+import type { InspectionHub } from '../../core/inspection-hub.ts';
+import type { JournalEntry } from '../../domain/journal.ts';
 import type { SessionHistory } from '../../core/session-history.ts';
 import type { StatusFeed } from '../../adapters/status-feed.ts';
 import type { EngineBroker } from '../../core/engine-broker.ts';
@@ -18,7 +19,7 @@ import type { OrchestratorAuth } from '../../core/orchestrator-auth.ts';
 import { SseViewers, sseMessage } from '../sse-viewers.ts';
 
 export interface ApiDeps {
-  relay: Relay;
+  registry: SessionRegistry;
   hub: InspectionHub;
   history: SessionHistory;
   feed: StatusFeed;
@@ -65,9 +66,9 @@ export function orchestratorView(deps: ApiDeps) {
       : null,
     broker: deps.broker.describe(),
     auth: deps.auth ? { ok: deps.auth.problem === null, status: deps.auth.problem?.status ?? null, since: deps.auth.problem?.since ?? null, message: deps.auth.problem?.message ?? null } : null,
-    held: deps.relay.heldCount,
-    clients: deps.relay.clientCount,
-    sessions: deps.relay.sessionCount,
+    held: deps.registry.heldCount,
+    clients: deps.registry.playerCount,
+    sessions: deps.registry.sessionCount,
     sim_control: deps.simControlUrl ?? null,
   };
 }
@@ -75,21 +76,21 @@ export function orchestratorView(deps: ApiDeps) {
 export function apiRoutes(deps: ApiDeps) {
   return async (app: FastifyInstance) => {
     const guard = requireToken(deps.adminToken);
-    const { relay, hub, history } = deps;
+    const { registry, hub, history } = deps;
 
     app.get('/api/sessions', { preHandler: guard }, async (req) => {
       const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
       return {
         // describeSession plus the StateValues and ages the inspector draws from.
-        live: relay.listSessions().map((s) => liveSessionView(relay, hub, s)),
+        live: registry.listSessions().map((s) => liveSessionView(registry, hub, s)),
         finished: history.list(limit),
       };
     });
 
     app.get('/api/sessions/:id', { preHandler: guard }, async (req) => {
       const { id } = req.params as { id: string };
-      const live = relay.session(id);
-      if (live) return { live: true, ...describeSession(relay, live), machine: 'session', value: live.actor.getSnapshot().value };
+      const live = registry.session(id);
+      if (live) return { live: true, ...describeSession(registry, live), machine: 'session', value: live.actor.getSnapshot().value };
       const entries = history.entries(id);
       const last = [...entries].reverse().find((e) => e.actor === id);
       if (!last) throw new AcerelayError('not_found', `no session ${id}`);
@@ -100,7 +101,7 @@ export function apiRoutes(deps: ApiDeps) {
       const { id } = req.params as { id: string };
       const entries = history.entries(id);
       const merged = entries.length > 0 ? entries : hub.entriesOfSession(id);
-      if (merged.length === 0 && !relay.session(id)) throw new AcerelayError('not_found', `no session ${id}`);
+      if (merged.length === 0 && !registry.session(id)) throw new AcerelayError('not_found', `no session ${id}`);
       return { session: id, entries: merged };
     });
 

@@ -42,7 +42,7 @@ export function inspectorRoutes(deps: ApiDeps) {
     const initialState = async () => ({
       now: deps.clock.now(),
       sessions: {
-        live: deps.relay.listSessions().map((s) => liveSessionView(deps.relay, deps.hub, s)),
+        live: deps.registry.listSessions().map((s) => liveSessionView(deps.registry, deps.hub, s)),
         finished: deps.history.list(FINISHED_SHOWN),
       },
       orchestrator: orchestratorView(deps),
