@@ -27,6 +27,7 @@ Flags:
   --cpu-prof-on S     profile under "fanout" (default), "multi" (50 channels × 4) or
                       "unpaced" (one stream as fast as it goes)
   --docs PATH|none    where the markdown goes besides stdout (default docs/benchmarks.md)
+  --render FILE       run nothing: write the page again from a results file (bench/results/*.json)
   --keep-logs         keep the temporary directory with every process's log
   --help              this text
 `;
@@ -50,6 +51,8 @@ export interface BenchArgs {
   cpuProf: boolean;
   cpuProfOn: 'fanout' | 'multi' | 'unpaced';
   docs: string | null;
+  /** A results file to render instead of running. */
+  render: string | null;
   keepLogs: boolean;
 }
 
@@ -98,6 +101,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     cpuProf: false,
     cpuProfOn: 'fanout',
     docs: 'docs/benchmarks.md',
+    render: null,
     keepLogs: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -171,6 +175,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out.loadClients = Number(v);
         break;
       }
+      case '--render':
+        out.render = value();
+        break;
       case '--docs': {
         const v = value();
         out.docs = v === 'none' ? null : v;

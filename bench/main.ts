@@ -3,7 +3,7 @@
  * bare Node pipe, all fed by the simulator's engine and driven by a separate load-client
  * process. The figures only mean something next to the references of the same run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchArgs } from './args.ts';
@@ -11,7 +11,8 @@ import { describeMachine } from './machine.ts';
 import { LoadClient, LoadPool } from './load/driver.ts';
 import type { StreamsResult } from './measure.ts';
 import { ROOT, startLoadClient } from './processes.ts';
-import { chunkLabel, renderMarkdown, type BenchResults } from './report.ts';
+import { chunkLabel, normalizeResults, renderMarkdown, type BenchResults } from './report.ts';
+import { BASELINE_FILE } from './goals.ts';
 import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, log } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
@@ -28,6 +29,12 @@ export async function runBench(argv: string[]): Promise<void> {
   }
   if (args.help) {
     process.stdout.write(BENCH_USAGE);
+    return;
+  }
+  if (args.render) {
+    const md = renderMarkdown(normalizeResults(JSON.parse(readFileSync(args.render, 'utf8'))), baseline());
+    process.stdout.write(md);
+    if (args.docs) writeFileSync(join(ROOT, args.docs), md);
     return;
   }
 
@@ -135,7 +142,7 @@ export async function runBench(argv: string[]): Promise<void> {
   }
 
   results.durationS = Math.round((Date.now() - startedAt) / 1000);
-  const md = renderMarkdown(results);
+  const md = renderMarkdown(results, baseline());
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const jsonPath = join(resultsDir, `${stamp}.json`);
@@ -145,4 +152,10 @@ export async function runBench(argv: string[]): Promise<void> {
   log(`results: ${jsonPath}${args.docs ? `, table: ${args.docs}` : ''} (${results.durationS} s)`);
   if (args.keepLogs) log(`logs kept in ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/** The figures before issue 16, for the goals table (null when the file is gone). */
+function baseline(): BenchResults | null {
+  const file = join(ROOT, BASELINE_FILE);
+  return existsSync(file) ? normalizeResults(JSON.parse(readFileSync(file, 'utf8'))) : null;
 }

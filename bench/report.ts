@@ -5,6 +5,7 @@ import type { TtfbResult } from './load/protocol.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { ChannelMemory } from './channel-memory.ts';
 import { distribution, round } from './stats.ts';
+import { renderGoals } from './goals.ts';
 
 export interface BenchResults {
   machine: Machine;
@@ -110,7 +111,8 @@ const STREAM_HEAD = [
   '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 
-export function renderMarkdown(res: BenchResults): string {
+/** The page; `before` (the figures before issue 16) adds the goals table with before and after. */
+export function renderMarkdown(res: BenchResults, before: BenchResults | null = null): string {
   const m = res.machine;
   const c = res.config;
   const mbit = c.bitrate / 1e6;
@@ -156,6 +158,8 @@ export function renderMarkdown(res: BenchResults): string {
       '',
     );
   }
+
+  L.push(...renderGoals(res, before));
 
   if (res.unpaced.length) {
     const ng = nginxOf(res.unpaced);
@@ -313,8 +317,8 @@ export function chunksOf(res: BenchResults): number[] {
 
 /** Results written before write sizes existed: one phase of what is due, `multi` a single row or null. */
 export function normalizeResults(raw: unknown): BenchResults {
-  const res = raw as BenchResults & { multi: MultiRow | MultiRow[] | null };
-  const multi = res.multi === null ? [] : Array.isArray(res.multi) ? res.multi : [res.multi];
+  const res = raw as BenchResults & { multi: MultiRow | MultiRow[] | null | undefined };
+  const multi = res.multi == null ? [] : Array.isArray(res.multi) ? res.multi : [res.multi];
   return { ...res, multi, fanout: res.fanout.map((r) => ({ ...r, chunkBytes: r.chunkBytes ?? 0 })) };
 }
 
