@@ -32,7 +32,7 @@ export async function runBench(argv: string[]): Promise<void> {
     return;
   }
   if (args.render) {
-    const md = renderMarkdown(normalizeResults(JSON.parse(readFileSync(args.render, 'utf8'))), baseline());
+    const md = renderMarkdown(normalizeResults(JSON.parse(readFileSync(args.render, 'utf8'))), baseline(), analysis());
     process.stdout.write(md);
     if (args.docs) writeFileSync(join(ROOT, args.docs), md);
     return;
@@ -142,7 +142,7 @@ export async function runBench(argv: string[]): Promise<void> {
   }
 
   results.durationS = Math.round((Date.now() - startedAt) / 1000);
-  const md = renderMarkdown(results, baseline());
+  const md = renderMarkdown(results, baseline(), analysis());
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const jsonPath = join(resultsDir, `${stamp}.json`);
@@ -158,4 +158,10 @@ export async function runBench(argv: string[]): Promise<void> {
 function baseline(): BenchResults | null {
   const file = join(ROOT, BASELINE_FILE);
   return existsSync(file) ? normalizeResults(JSON.parse(readFileSync(file, 'utf8'))) : null;
+}
+
+/** The hand-written analysis of the latest full run (bench/analysis.md), when there is one. */
+function analysis(): string | null {
+  const file = join(ROOT, 'bench', 'analysis.md');
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }

@@ -111,8 +111,11 @@ const STREAM_HEAD = [
   '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 
-/** The page; `before` (the figures before issue 16) adds the goals table with before and after. */
-export function renderMarkdown(res: BenchResults, before: BenchResults | null = null): string {
+/**
+ * The page; `before` (the figures before issue 16) adds the goals table with before and after,
+ * and `analysis` (bench/analysis.md, written by hand about a full run) follows that table.
+ */
+export function renderMarkdown(res: BenchResults, before: BenchResults | null = null, analysis: string | null = null): string {
   const m = res.machine;
   const c = res.config;
   const mbit = c.bitrate / 1e6;
@@ -120,9 +123,9 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
   L.push('# Benchmarks', '');
   L.push(`Latest \`npm run bench${c.mode === 'full' ? ' -- --full' : ''}\` (${c.mode}), ${m.date}, ${res.durationS} s.`, '');
   L.push(
-    'Run it with `npm run bench` (quick, under 3 minutes), `npm run bench -- --full` (adds 500 and 1000 players), and',
-    '`--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists the rest. Each run writes',
-    '`bench/results/<timestamp>.json` and rewrites this page.',
+    'Run it with `npm run bench` (quick: 1, 10 and 100 players at each of three engine write sizes), `npm run bench -- --full`',
+    '(adds 500 and 1000 players, about 18 minutes), and `--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists',
+    'the rest. Each run writes `bench/results/<timestamp>.json` and rewrites this page (`--render FILE` rewrites it from a results file).',
     '',
   );
   L.push(
@@ -147,8 +150,8 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     '',
     '**Why acerelay\'s lag is higher than the references\'.** acerelay holds back the frame being received (the open video PES)',
     'until it completes, so a failing upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`): about one video',
-    'frame of delay, bytes going out per frame. With many players one frame\'s bytes go to every socket in one event-loop turn,',
-    'which shows in lag p99 and loop delay. The references pass bytes as they come.',
+    'frame of delay. A send then waits for a second frame (32 KiB, at most 50 ms: half the writes per player), and with many players',
+    'one send goes to every socket in one event-loop turn, which shows in lag p99 and loop delay. The references pass bytes as they come.',
     '',
   );
   const idle = Object.entries(res.idleCores);
@@ -160,6 +163,7 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
   }
 
   L.push(...renderGoals(res, before));
+  if (analysis) L.push(analysis.trimEnd(), '');
 
   if (res.unpaced.length) {
     const ng = nginxOf(res.unpaced);
