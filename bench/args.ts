@@ -1,5 +1,5 @@
 /** `acerelay bench` flags. */
-import { parseBitrate, parseDuration, UnitError } from '../src/units.ts';
+import { parseBitrate, parseDuration, parseSize, UnitError } from '../src/units.ts';
 
 export const BENCH_USAGE = `Usage: acerelay bench [flags]   (npm run bench -- [flags])
 
@@ -16,13 +16,18 @@ Flags:
   --targets LIST      comma list of engine,acerelay,nginx,pipe (default all)
   --scenarios LIST    comma list of unpaced,fanout,multi,join,hls (default all)
   --players LIST      fan-out sizes, e.g. 1,10,100 (overrides the default list)
-  --hls-clients LIST  HLS clients polling one channel through acerelay (default 100,1000);
-                      each size also gets acerelay's TS fan-out row for comparison
+  --chunk LIST        the engine's write sizes for the paced scenarios, each its own phase
+                      (default 1316,16KiB,64KiB; "due" = whatever is due every 20 ms)
+  --load-clients N    load-client processes sharing the players (default 2)
+  --hls-clients LIST  HLS clients polling one channel through acerelay (default 100,1000),
+                      in the first write size's phase; each size also gets
+                      acerelay's TS fan-out row for comparison
   --cpu-prof          also profile acerelay under the largest fan-out (V8 --cpu-prof)
                       and summarise where its time goes (within the measured window)
   --cpu-prof-on S     profile under "fanout" (default), "multi" (50 channels × 4) or
                       "unpaced" (one stream as fast as it goes)
   --docs PATH|none    where the markdown goes besides stdout (default docs/benchmarks.md)
+  --render FILE       run nothing: write the page again from a results file (bench/results/*.json)
   --keep-logs         keep the temporary directory with every process's log
   --help              this text
 `;
@@ -39,10 +44,15 @@ export interface BenchArgs {
   targets: TargetName[];
   scenarios: ScenarioName[];
   players: number[];
+  /** Engine write sizes of the paced phases (0: whatever is due every 20 ms). */
+  chunks: number[];
+  loadClients: number;
   hlsClients: number[];
   cpuProf: boolean;
   cpuProfOn: 'fanout' | 'multi' | 'unpaced';
   docs: string | null;
+  /** A results file to render instead of running. */
+  render: string | null;
   keepLogs: boolean;
 }
 
@@ -85,10 +95,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     targets: TARGETS,
     scenarios: SCENARIOS,
     players: [],
+    chunks: [1316, 16 * 1024, 64 * 1024],
+    loadClients: 2,
     hlsClients: [100, 1000],
     cpuProf: false,
     cpuProfOn: 'fanout',
     docs: 'docs/benchmarks.md',
+    render: null,
     keepLogs: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -142,6 +155,28 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--hls-clients':
         out.hlsClients = counts(name, value());
+        break;
+      case '--chunk':
+        out.chunks = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((s) => {
+            if (s === 'due') return 0;
+            const n = unit(name, s, parseSize);
+            if (n < 1 || n > 1024 * 1024) throw new BenchUsageError(`--chunk: "${s}" must be 1 byte to 1MiB, or "due"`);
+            return n;
+          });
+        if (out.chunks.length === 0) throw new BenchUsageError('--chunk: needs at least one size');
+        break;
+      case '--load-clients': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 8) throw new BenchUsageError(`--load-clients: "${v}" is not a whole number from 1 to 8`);
+        out.loadClients = Number(v);
+        break;
+      }
+      case '--render':
+        out.render = value();
         break;
       case '--docs': {
         const v = value();

@@ -12,7 +12,7 @@ import { freshId, log, type Bound, type Run } from './run.ts';
  * thing: with one reader per engine session every player is a cold start).
  */
 export async function joins(run: Run, targets: Bound[]): Promise<void> {
-  const client = run.client!;
+  const client = run.pool!.first;
   const trials = run.args.full ? 40 : 20;
   log(`time to first media byte: ${trials} cold starts per target, ${trials * 2} warm joins`);
   const cold: Record<string, TtfbResult> = {};

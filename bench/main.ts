@@ -3,18 +3,20 @@
  * bare Node pipe, all fed by the simulator's engine and driven by a separate load-client
  * process. The figures only mean something next to the references of the same run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchArgs } from './args.ts';
 import { describeMachine } from './machine.ts';
-import { LoadClient } from './load/driver.ts';
+import { LoadClient, LoadPool } from './load/driver.ts';
 import type { StreamsResult } from './measure.ts';
 import { ROOT, startLoadClient } from './processes.ts';
-import { renderMarkdown, type BenchResults } from './report.ts';
+import { chunkLabel, normalizeResults, renderMarkdown, type BenchResults } from './report.ts';
+import { BASELINE_FILE } from './goals.ts';
 import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, log } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
+import { measureChannelMemory } from './channel-memory.ts';
 
 export async function runBench(argv: string[]): Promise<void> {
   let args: BenchArgs;
@@ -27,6 +29,12 @@ export async function runBench(argv: string[]): Promise<void> {
   }
   if (args.help) {
     process.stdout.write(BENCH_USAGE);
+    return;
+  }
+  if (args.render) {
+    const md = renderMarkdown(normalizeResults(JSON.parse(readFileSync(args.render, 'utf8'))), baseline(), analysis());
+    process.stdout.write(md);
+    if (args.docs) writeFileSync(join(ROOT, args.docs), md);
     return;
   }
 
@@ -42,13 +50,16 @@ export async function runBench(argv: string[]): Promise<void> {
       warmupMs: args.warmupMs,
       engineStartDelayMs: START_DELAY_MS,
       targets: args.targets,
+      chunks: args.chunks,
+      loadClients: args.loadClients,
     },
     durationS: 0,
     unpaced: [],
     unpacedRounds: {},
     fanout: [],
     hls: [],
-    multi: null,
+    multi: [],
+    channelMemory: [],
     join: null,
     profile: null,
     idleCores: {},
@@ -62,13 +73,13 @@ export async function runBench(argv: string[]): Promise<void> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
-  const clientChild = startLoadClient(dir);
-  run.client = new LoadClient(clientChild);
+  const clientChildren = Array.from({ length: args.loadClients }, (_, i) => startLoadClient(dir, i));
+  run.pool = new LoadPool(clientChildren.map((c) => new LoadClient(c)));
   const rate = args.bitrate / 8;
   try {
     if (args.scenarios.includes('unpaced')) {
       log(`one unpaced stream, best of ${UNPACED_ROUNDS} interleaved rounds`);
-      await run.phase(0, async (sim, targets) => {
+      await run.phase(0, 0, async (sim, targets) => {
         const best = new Map<string, StreamsResult>();
         for (let round = 0; round < UNPACED_ROUNDS; round++) {
           for (const t of targets) {
@@ -82,49 +93,56 @@ export async function runBench(argv: string[]): Promise<void> {
       });
     }
     const paced = args.scenarios.filter((s) => s !== 'unpaced');
-    if (paced.length > 0) {
-      await run.phase(args.bitrate, async (sim, targets) => {
+    for (const [i, chunkBytes] of (paced.length > 0 ? args.chunks : []).entries()) {
+      await run.phase(args.bitrate, chunkBytes, async (sim, targets) => {
+        const writes = `engine writes of ${chunkLabel(chunkBytes)}`;
         if (args.scenarios.includes('fanout')) {
           for (const n of args.players) {
-            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} player(s)`);
-            const row = { players: n, results: [] as StreamsResult[] };
+            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} player(s), ${writes}`);
+            const row = { chunkBytes, players: n, results: [] as StreamsResult[] };
             for (const t of targets) row.results.push(await run.streams(sim, t, 1, n, rate, args.windowMs));
             results.fanout.push(row);
           }
         }
         if (args.scenarios.includes('multi')) {
-          log('50 channels × 4 players');
-          results.multi = { channels: 50, perChannel: 4, results: [] };
-          for (const t of targets) results.multi.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
+          log(`50 channels × 4 players, ${writes}`);
+          const row = { chunkBytes, channels: 50, perChannel: 4, results: [] as StreamsResult[] };
+          for (const t of targets) row.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
+          results.multi.push(row);
         }
-        if (args.scenarios.includes('join')) await joins(run, targets);
+        // Time to first byte and HLS do not depend on the write size: once, in the first phase.
+        if (i === 0 && args.scenarios.includes('join')) await joins(run, targets);
         const relay = targets.find((t) => t.name === 'acerelay');
-        if (args.scenarios.includes('hls') && relay) {
+        if (i === 0 && args.scenarios.includes('hls') && relay) {
           for (const n of args.hlsClients) {
-            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} HLS client(s) through acerelay`);
+            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} HLS client(s) through acerelay, ${writes}`);
             const hls = await run.hls(sim, relay, n);
-            // The TS fan-out of the same size beside it (measured above, or now).
-            let ts = results.fanout.find((r) => r.players === n)?.results.find((r) => r.target === 'acerelay') ?? null;
+            // The TS fan-out of the same size and write size beside it (measured above, or now).
+            let ts = results.fanout.find((r) => r.players === n && r.chunkBytes === chunkBytes)?.results.find((r) => r.target === 'acerelay') ?? null;
             if (!ts) {
               log(`  (acerelay's TS fan-out to ${n} for comparison)`);
               ts = await run.streams(sim, relay, 1, n, rate, args.windowMs);
             }
-            results.hls.push({ clients: n, hls, ts });
+            (results.hls ??= []).push({ chunkBytes, clients: n, hls, ts });
           }
         }
       });
     }
     if (args.cpuProf) await profile(run, stamp);
+    if (args.scenarios.includes('fanout')) {
+      log('per-channel memory against the replay window (in this process, after the runs)');
+      results.channelMemory = await measureChannelMemory(args.bitrate, args.chunks);
+    }
   } catch (err) {
     log(`failed; every process's log is kept in ${dir}`);
     throw err;
   } finally {
     await run.stopAll();
-    clientChild.disconnect();
+    for (const c of clientChildren) c.disconnect();
   }
 
   results.durationS = Math.round((Date.now() - startedAt) / 1000);
-  const md = renderMarkdown(results);
+  const md = renderMarkdown(results, baseline(), analysis());
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const jsonPath = join(resultsDir, `${stamp}.json`);
@@ -134,4 +152,16 @@ export async function runBench(argv: string[]): Promise<void> {
   log(`results: ${jsonPath}${args.docs ? `, table: ${args.docs}` : ''} (${results.durationS} s)`);
   if (args.keepLogs) log(`logs kept in ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/** The figures before issue 16, for the goals table (null when the file is gone). */
+function baseline(): BenchResults | null {
+  const file = join(ROOT, BASELINE_FILE);
+  return existsSync(file) ? normalizeResults(JSON.parse(readFileSync(file, 'utf8'))) : null;
+}
+
+/** The hand-written analysis of the latest full run (bench/analysis.md), when there is one. */
+function analysis(): string | null {
+  const file = join(ROOT, 'bench', 'analysis.md');
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }

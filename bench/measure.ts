@@ -5,11 +5,11 @@
  */
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LoadClient } from './load/driver.ts';
+import type { LoadClient, LoadPool } from './load/driver.ts';
 import type { OpenResult, TtfbResult, WindowResult } from './load/protocol.ts';
 import type { Target } from './load/player.ts';
 import type { Service } from './processes.ts';
-import { busyShare, groupCpu, groupRss, machineCpu } from './proc-stats.ts';
+import { busyShare, groupCpu, groupRss, groupSys, machineCpu } from './proc-stats.ts';
 import { probe, type ProbeSnapshot } from './probe-reader.ts';
 import { median, round } from './stats.ts';
 
@@ -42,6 +42,8 @@ export interface ProxyFigures {
   cpuSeconds: number;
   /** Proxy CPU seconds per GB delivered to players in the window. */
   cpuPerGB: number;
+  /** The kernel's part of it (system time: syscalls, TCP, softirqs charged to the proxy). */
+  sysPerGB: number;
   rssBaseMiB: number;
   rssMiB: number;
   rssPerPlayerKiB: number;
@@ -63,7 +65,10 @@ export interface StreamsResult {
   mbPerS: number;
   proxy: ProxyFigures | null;
   sourceCpuShare: number;
+  /** All load clients together (cores). */
   clientCpuShare: number;
+  /** Each load client (cores): one at ≥ 0.85 is the bottleneck, whatever the others do. */
+  clientShares: number[];
   machineBusy: number;
   /** Cores busy outside the proxy, the source and the load client (other processes, the kernel's own threads). */
   backgroundCores: number;
@@ -76,12 +81,12 @@ function heapish(s: ProbeSnapshot | null): number | null {
   return s ? s.mem.heapUsed + s.mem.external : null;
 }
 
-export async function measureStreams(client: LoadClient, spec: StreamsSpec): Promise<StreamsResult> {
+export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise<StreamsResult> {
   const { proxy, source } = spec;
   const base = proxy ? await probe(proxy) : null;
   const rssBase = proxy ? groupRss(proxy.group) : 0;
 
-  const open = await client.send<OpenResult>({
+  const open = await pool.open({
     op: 'open',
     target: spec.target,
     channels: spec.channels,
@@ -96,21 +101,27 @@ export async function measureStreams(client: LoadClient, spec: StreamsSpec): Pro
   // Window start: reset the proxy's loop-delay histogram, then read every counter.
   const start = proxy ? await probe(proxy) : null;
   const cpu0 = proxy ? groupCpu(proxy.group) : 0;
+  const sys0 = proxy ? groupSys(proxy.group) : 0;
   const src0 = groupCpu(source.group);
   const m0 = machineCpu();
-  await client.send({ op: 'windowStart' });
+  await pool.windowStart();
   const rss: number[] = [];
   const until = Date.now() + spec.windowMs;
   while (Date.now() < until) {
     if (proxy) rss.push(groupRss(proxy.group));
     await sleep(Math.min(250, Math.max(0, until - Date.now())));
   }
-  const window = await client.send<WindowResult>({ op: 'windowEnd' });
+  const { window, clientShares } = await pool.windowEnd();
   const cpu1 = proxy ? groupCpu(proxy.group) : 0;
+  const sys1 = proxy ? groupSys(proxy.group) : 0;
   const src1 = groupCpu(source.group);
   const m1 = machineCpu();
   const end = proxy ? await probe(proxy) : null;
-  await client.send({ op: 'close' });
+  await pool.close();
+  // The raw samples served the merge; the results file keeps the summaries.
+  window.lagSamples = [];
+  window.ratios = [];
+  open.ttfbSamples = [];
 
   const players = spec.channels.length;
   const seconds = window.seconds;
@@ -123,6 +134,7 @@ export async function measureStreams(client: LoadClient, spec: StreamsSpec): Pro
     proxyFigures = {
       cpuSeconds: round(cpu1 - cpu0, 3),
       cpuPerGB: round((cpu1 - cpu0) / (window.bytes / 1e9), 2),
+      sysPerGB: round((sys1 - sys0) / (window.bytes / 1e9), 2),
       rssBaseMiB: round(rssBase / MiB, 1),
       rssMiB: round(rssNow / MiB, 1),
       rssPerPlayerKiB: round((rssNow - rssBase) / players / 1024, 1),
@@ -139,7 +151,7 @@ export async function measureStreams(client: LoadClient, spec: StreamsSpec): Pro
   const proxyCores = proxy ? (cpu1 - cpu0) / seconds : 0;
   const backgroundCores = round(Math.max(0, machineBusy * cpus().length - proxyCores - (src1 - src0) / seconds - window.clientCpuSeconds / seconds), 2);
   const bottlenecks: string[] = [];
-  if (clientCpuShare >= CLIENT_BOUND_SHARE) bottlenecks.push('load client bound');
+  if (clientShares.some((s) => s >= CLIENT_BOUND_SHARE)) bottlenecks.push('load client bound');
   if (sourceCpuShare >= SOURCE_BOUND_SHARE) bottlenecks.push('source bound');
   if (machineBusy >= MACHINE_SATURATED) bottlenecks.push('machine saturated');
   if (backgroundCores >= BACKGROUND_NOTICE) bottlenecks.push(`${backgroundCores} cores busy outside the run`);
@@ -153,6 +165,7 @@ export async function measureStreams(client: LoadClient, spec: StreamsSpec): Pro
     proxy: proxyFigures,
     sourceCpuShare,
     clientCpuShare,
+    clientShares,
     machineBusy,
     backgroundCores,
     bottlenecks,

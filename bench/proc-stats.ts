@@ -16,6 +16,13 @@ export function cpuSeconds(pid: number): number | null {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
+/** User and system CPU seconds the process used so far; null once it is gone. */
+export function cpuSplit(pid: number): { user: number; sys: number } | null {
+  const fields = statFields(pid);
+  if (!fields) return null;
+  return { user: Number(fields[11]) / TICKS, sys: Number(fields[12]) / TICKS };
+}
+
 /** Resident set size in bytes; null once the process is gone. */
 export function rssBytes(pid: number): number | null {
   try {
@@ -46,6 +53,13 @@ export interface ProcGroup {
 export function groupCpu(g: ProcGroup): number {
   let sum = 0;
   for (const pid of g.pids) sum += cpuSeconds(pid) ?? 0;
+  return sum;
+}
+
+/** The group's system CPU seconds (the kernel's side: syscalls, TCP, softirqs run on its behalf). */
+export function groupSys(g: ProcGroup): number {
+  let sum = 0;
+  for (const pid of g.pids) sum += cpuSplit(pid)?.sys ?? 0;
   return sum;
 }
 

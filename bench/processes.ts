@@ -108,11 +108,11 @@ export interface SimService extends Service {
 }
 
 /** `acerelay sim` with one engine: the source of every scenario. */
-export async function startSim(dir: string, opts: { bitrate: number; startDelayMs: number; name: string }): Promise<SimService> {
+export async function startSim(dir: string, opts: { bitrate: number; startDelayMs: number; name: string; chunkBytes?: number }): Promise<SimService> {
   const fd = logFd(dir, opts.name);
   const child = spawn(
     process.execPath,
-    [BIN, 'sim', '--port', '0', '--bitrate', String(opts.bitrate), '--min-replicas', '1', '--engine-ready-delay', '0', '--start-delay', `${opts.startDelayMs}ms`, '--idle-expiry', '10m'],
+    [BIN, 'sim', '--port', '0', '--bitrate', String(opts.bitrate), '--min-replicas', '1', '--engine-ready-delay', '0', '--start-delay', `${opts.startDelayMs}ms`, '--idle-expiry', '10m', ...(opts.chunkBytes ? ['--chunk', String(opts.chunkBytes)] : [])],
     { cwd: ROOT, stdio: ['ignore', 'pipe', fd] },
   );
   closeSync(fd);
@@ -155,8 +155,10 @@ export async function startAcerelay(dir: string, opts: AcerelayOptions): Promise
     BENCH_PROBE_GC: '1',
   });
   const prof = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  // Extra V8/Node flags for investigations (e.g. --trace-gc), from the environment only.
+  const extra = (process.env.BENCH_ACERELAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const fd = logFd(dir, 'acerelay');
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', PROBE, ...prof, BIN, 'serve'], {
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', '--import', PROBE, ...prof, BIN, 'serve'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],
@@ -246,8 +248,8 @@ http {
 }
 
 /** The load client: a forked Node process with an IPC channel. */
-export function startLoadClient(dir: string): ChildProcess {
-  const fd = logFd(dir, 'load-client');
+export function startLoadClient(dir: string, index = 0): ChildProcess {
+  const fd = logFd(dir, `load-client-${index}`);
   const child = fork(join(ROOT, 'bench', 'load', 'client.ts'), [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],

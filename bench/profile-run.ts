@@ -2,6 +2,7 @@
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startAcerelay, startSim } from './processes.ts';
+import { chunkLabel } from './report.ts';
 import { summariseProfile } from './profile-summary.ts';
 import { START_DELAY_MS, log, type Bound, type Run } from './run.ts';
 
@@ -10,11 +11,12 @@ export async function profile(run: Run, stamp: string): Promise<void> {
   const on = run.args.cpuProfOn;
   const [channels, perChannel] = on === 'multi' ? [50, 4] : on === 'unpaced' ? [1, 1] : [1, Math.max(...run.args.players)];
   const bitrate = on === 'unpaced' ? 0 : run.args.bitrate;
-  const label = on === 'unpaced' ? 'one unpaced stream' : `${channels} channel${channels > 1 ? 's' : ''} × ${perChannel} players`;
+  const label = on === 'unpaced' ? 'one unpaced stream' : `${channels} channel${channels > 1 ? 's' : ''} × ${perChannel} players, engine writes of ${chunkLabel(run.args.chunks[0] ?? 0)}`;
   log(`profiling acerelay under ${label}`);
   const profDir = join(run.dir, 'prof');
   mkdirSync(profDir, { recursive: true });
-  const sim = await startSim(run.dir, { bitrate, startDelayMs: START_DELAY_MS, name: 'sim-prof' });
+  const chunkBytes = on === 'unpaced' ? 0 : (run.args.chunks[0] ?? 0);
+  const sim = await startSim(run.dir, { bitrate, chunkBytes, startDelayMs: START_DELAY_MS, name: 'sim-prof' });
   run.services.push(sim);
   const relay = await startAcerelay(run.dir, { engineUrl: sim.engineUrl, cpuProfDir: profDir });
   run.services.push(relay);

@@ -3,7 +3,9 @@ import type { Machine } from './machine.ts';
 import type { StreamsResult } from './measure.ts';
 import type { TtfbResult } from './load/protocol.ts';
 import type { ProfileSummary } from './profile-summary.ts';
+import type { ChannelMemory } from './channel-memory.ts';
 import { distribution, round } from './stats.ts';
+import { renderGoals } from './goals.ts';
 
 export interface BenchResults {
   machine: Machine;
@@ -14,21 +16,55 @@ export interface BenchResults {
     warmupMs: number;
     engineStartDelayMs: number;
     targets: string[];
+    /** Engine write sizes of the paced phases (0: what is due every 20 ms). */
+    chunks?: number[];
+    loadClients?: number;
   };
   durationS: number;
   /** Best of the rounds per target (throughput under a shared machine is a floor). */
   unpaced: StreamsResult[];
   /** Every round's MB/s per target. */
   unpacedRounds: Record<string, number[]>;
-  fanout: Array<{ players: number; results: StreamsResult[] }>;
-  /** HLS clients on one channel through acerelay, with acerelay's TS fan-out of the same size. */
-  hls: Array<{ clients: number; hls: StreamsResult; ts: StreamsResult | null }>;
-  multi: { channels: number; perChannel: number; results: StreamsResult[] } | null;
+  fanout: FanoutRow[];
+  /** HLS clients on one channel through acerelay, with acerelay's TS fan-out of the same size (absent in older results). */
+  hls?: HlsRow[];
+  multi: MultiRow[];
+  /** Per-channel memory against the replay window, per engine write size (absent in older results). */
+  channelMemory?: ChannelMemory[];
   join: { trials: number; cold: Record<string, TtfbResult>; warm: TtfbResult | null } | null;
   profile: { label: string; run: StreamsResult; file: string; summary: ProfileSummary } | null;
   /** Each proxy's CPU (cores) with no player: the fixed cost under per-GB figures at few players. */
   idleCores: Record<string, number>;
   notes: string[];
+}
+
+export interface FanoutRow {
+  /** The engine's write size in this phase (0: what is due every 20 ms; absent in older results). */
+  chunkBytes?: number;
+  players: number;
+  results: StreamsResult[];
+}
+
+export interface HlsRow {
+  /** The engine's write size in the phase it ran in (absent in older results). */
+  chunkBytes?: number;
+  clients: number;
+  hls: StreamsResult;
+  ts: StreamsResult | null;
+}
+
+export interface MultiRow {
+  chunkBytes?: number;
+  channels: number;
+  perChannel: number;
+  results: StreamsResult[];
+}
+
+/** `1316 B`, `16 KiB`, `64 KiB`; 0 is the simulator's default. */
+export function chunkLabel(bytes: number): string {
+  if (bytes === 0) return 'what is due every 20 ms';
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
 }
 
 const dash = '—';
@@ -75,7 +111,11 @@ const STREAM_HEAD = [
   '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 
-export function renderMarkdown(res: BenchResults): string {
+/**
+ * The page; `before` (the figures before issue 16) adds the goals table with before and after,
+ * and `analysis` (bench/analysis.md, written by hand about a full run) follows that table.
+ */
+export function renderMarkdown(res: BenchResults, before: BenchResults | null = null, analysis: string | null = null): string {
   const m = res.machine;
   const c = res.config;
   const mbit = c.bitrate / 1e6;
@@ -83,9 +123,9 @@ export function renderMarkdown(res: BenchResults): string {
   L.push('# Benchmarks', '');
   L.push(`Latest \`npm run bench${c.mode === 'full' ? ' -- --full' : ''}\` (${c.mode}), ${m.date}, ${res.durationS} s.`, '');
   L.push(
-    'Run it with `npm run bench` (quick, under 3 minutes), `npm run bench -- --full` (adds 500 and 1000 players), and',
-    '`--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists the rest. Each run writes',
-    '`bench/results/<timestamp>.json` and rewrites this page.',
+    'Run it with `npm run bench` (quick: 1, 10 and 100 players at each of three engine write sizes), `npm run bench -- --full`',
+    '(adds 500 and 1000 players, about 18 minutes), and `--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists',
+    'the rest. Each run writes `bench/results/<timestamp>.json` and rewrites this page (`--render FILE` rewrites it from a results file).',
     '',
   );
   L.push(
@@ -110,8 +150,8 @@ export function renderMarkdown(res: BenchResults): string {
     '',
     '**Why acerelay\'s lag is higher than the references\'.** acerelay holds back the frame being received (the open video PES)',
     'until it completes, so a failing upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`): about one video',
-    'frame of delay, bytes going out per frame. With many players one frame\'s bytes go to every socket in one event-loop turn,',
-    'which shows in lag p99 and loop delay. The references pass bytes as they come.',
+    'frame of delay. A send then waits for a second frame (32 KiB, at most 50 ms: half the writes per player), and with many players',
+    'one send goes to every socket in one event-loop turn, which shows in lag p99 and loop delay. The references pass bytes as they come.',
     '',
   );
   const idle = Object.entries(res.idleCores);
@@ -121,6 +161,9 @@ export function renderMarkdown(res: BenchResults): string {
       '',
     );
   }
+
+  L.push(...renderGoals(res, before));
+  if (analysis) L.push(analysis.trimEnd(), '');
 
   if (res.unpaced.length) {
     const ng = nginxOf(res.unpaced);
@@ -140,14 +183,16 @@ export function renderMarkdown(res: BenchResults): string {
     L.push('');
   }
 
-  if (res.fanout.length) {
-    L.push(`## One channel at ${mbit} Mbit/s`, '', ...STREAM_HEAD);
-    for (const row of res.fanout) L.push(...streamRows(row.results, String(row.players)));
+  for (const chunk of chunksOf(res)) {
+    const rows = res.fanout.filter((r) => (r.chunkBytes ?? 0) === chunk);
+    if (rows.length === 0) continue;
+    L.push(`## One channel at ${mbit} Mbit/s, engine writes of ${chunkLabel(chunk)}`, '', ...STREAM_HEAD);
+    for (const row of rows) L.push(...streamRows(row.results, String(row.players)));
     L.push('');
   }
 
   if (res.hls?.length) {
-    L.push(`## HLS: clients polling one channel at ${mbit} Mbit/s (acerelay)`, '');
+    L.push(`## HLS: clients polling one channel at ${mbit} Mbit/s (acerelay), engine writes of ${chunkLabel(res.hls[0]!.chunkBytes ?? 0)}`, '');
     L.push(
       'Each client polls `/ace/manifest.m3u8` every half target duration (2 s segments, acerelay\'s default), starts at the newest',
       'segment and fetches every new one, in order, on its own keep-alive connection. A segment is *in time* when it is in hand within',
@@ -169,9 +214,25 @@ export function renderMarkdown(res: BenchResults): string {
     L.push('');
   }
 
-  if (res.multi) {
-    L.push(`## ${res.multi.channels} channels × ${res.multi.perChannel} players at ${mbit} Mbit/s`, '', ...STREAM_HEAD);
-    L.push(...streamRows(res.multi.results, String(res.multi.channels * res.multi.perChannel)));
+  for (const row of res.multi) {
+    L.push(`## ${row.channels} channels × ${row.perChannel} players at ${mbit} Mbit/s, engine writes of ${chunkLabel(row.chunkBytes ?? 0)}`, '', ...STREAM_HEAD);
+    L.push(...streamRows(row.results, String(row.channels * row.perChannel)));
+    L.push('');
+  }
+
+  if (res.channelMemory?.length) {
+    L.push('## Per-channel memory', '');
+    L.push(
+      `One channel fed the simulator's ${mbit} Mbit/s stream in the engine's write sizes, 20 players taking everything, sampled after`,
+      'every upstream write (in the bench process, on the byte path itself: `Channel.bufferedBytes` counts its slabs with the replay',
+      'window in them, output waiting to be sent, the held-back frame and the partial packet). The window grows by a GOP and drops at',
+      'each random-access point; the slabs it frees are kept for it to grow into again, so the channel holds about its largest window.',
+      '',
+    );
+    L.push('| engine writes | largest window (KiB) | most held (KiB) | held ÷ window | mean window (KiB) | mean held (KiB) |', '|---|---:|---:|---:|---:|---:|');
+    for (const m of res.channelMemory) {
+      L.push(`| ${chunkLabel(m.chunkBytes)} | ${m.windowPeakKiB} | ${m.heldPeakKiB} | ${m.peakRatio} | ${m.windowMeanKiB} | ${m.heldMeanKiB} |`);
+    }
     L.push('');
   }
 
@@ -224,8 +285,8 @@ export function renderMarkdown(res: BenchResults): string {
   const notes = [...res.notes];
   const label = new Map<StreamsResult, string>();
   for (const r of res.unpaced) label.set(r, `${r.target} unpaced`);
-  for (const row of res.fanout) for (const r of row.results) label.set(r, `${r.target} × ${r.players}`);
-  for (const r of res.multi?.results ?? []) label.set(r, `${r.target} 50×4`);
+  for (const row of res.fanout) for (const r of row.results) label.set(r, `${r.target} × ${r.players} (${chunkLabel(row.chunkBytes ?? 0)})`);
+  for (const row of res.multi) for (const r of row.results) label.set(r, `${r.target} 50×4 (${chunkLabel(row.chunkBytes ?? 0)})`);
   for (const row of res.hls ?? []) {
     label.set(row.hls, `${row.hls.target} HLS × ${row.clients}`);
     if (row.ts && !label.has(row.ts)) label.set(row.ts, `${row.ts.target} × ${row.ts.players}`);
@@ -253,6 +314,18 @@ export function renderMarkdown(res: BenchResults): string {
   return `${L.join('\n')}\n`;
 }
 
+/** The write sizes of the paced phases, in run order. */
+export function chunksOf(res: BenchResults): number[] {
+  return [...new Set([...res.fanout.map((r) => r.chunkBytes ?? 0), ...res.multi.map((r) => r.chunkBytes ?? 0)])];
+}
+
+/** Results written before write sizes existed: one phase of what is due, `multi` a single row or null. */
+export function normalizeResults(raw: unknown): BenchResults {
+  const res = raw as BenchResults & { multi: MultiRow | MultiRow[] | null | undefined };
+  const multi = res.multi == null ? [] : Array.isArray(res.multi) ? res.multi : [res.multi];
+  return { ...res, multi, fanout: res.fanout.map((r) => ({ ...r, chunkBytes: r.chunkBytes ?? 0 })) };
+}
+
 function aims(res: BenchResults): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const relayUnpaced = res.unpaced.find((r) => r.target === 'acerelay');
@@ -267,7 +340,7 @@ function aims(res: BenchResults): Array<[string, string]> {
     thousand ? `${thousand.window.keepingUp}/1000, lag p99 ${fmt(thousand.window.lagMs.p99, 0)} ms${thousand.bottlenecks.length ? ` (${thousand.bottlenecks.join(', ')})` : ''}` : 'not run (quick run; use --full)',
   ]);
   const cpuRatios: string[] = [];
-  for (const row of [...res.fanout, ...(res.multi ? [{ players: res.multi.channels * res.multi.perChannel, results: res.multi.results, multi: true }] : [])]) {
+  for (const row of [...res.fanout, ...res.multi.map((m) => ({ players: m.channels * m.perChannel, results: m.results, multi: true }))]) {
     const a = row.results.find((r) => r.target === 'acerelay')?.proxy?.cpuPerGB;
     const n = nginxOf(row.results)?.proxy?.cpuPerGB;
     if (a !== undefined && n !== undefined) cpuRatios.push(`${'multi' in row ? '50×4' : row.players}: ${ratio(a, n)}`);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchArgs, TargetName } from './args.ts';
-import type { LoadClient } from './load/driver.ts';
+import type { LoadPool } from './load/driver.ts';
 import type { Target } from './load/player.ts';
 import { measureStreams, type StreamsResult } from './measure.ts';
 import { startAcerelay, startNginx, startPipe, startSim, type Service, type SimService } from './processes.ts';
@@ -59,7 +59,7 @@ function channelsFor(t: Bound, channels: number, perChannel: number): string[] {
 
 export class Run {
   readonly services: Service[] = [];
-  client: LoadClient | null = null;
+  pool: LoadPool | null = null;
 
   constructor(
     readonly dir: string,
@@ -71,9 +71,9 @@ export class Run {
     await Promise.allSettled(this.services.splice(0).map((s) => s.stop()));
   }
 
-  /** Starts the source and every requested proxy on it, runs `fn`, stops them all. */
-  async phase(bitrate: number, fn: (sim: SimService, targets: Bound[]) => Promise<void>): Promise<void> {
-    const sim = await startSim(this.dir, { bitrate, startDelayMs: START_DELAY_MS, name: `sim-${bitrate}` });
+  /** Starts the source (writing `chunkBytes` at a time; 0: what is due) and every requested proxy on it, runs `fn`, stops them all. */
+  async phase(bitrate: number, chunkBytes: number, fn: (sim: SimService, targets: Bound[]) => Promise<void>): Promise<void> {
+    const sim = await startSim(this.dir, { bitrate, chunkBytes, startDelayMs: START_DELAY_MS, name: `sim-${bitrate}-${chunkBytes}` });
     this.services.push(sim);
     const targets: Bound[] = [];
     const want = new Set(this.args.targets);
@@ -123,7 +123,7 @@ export class Run {
    */
   async hls(sim: SimService, t: Bound, clients: number): Promise<StreamsResult> {
     const id = freshId();
-    const r = await measureStreams(this.client!, {
+    const r = await measureStreams(this.pool!, {
       target: t.target,
       proxy: t.proxy,
       source: sim,
@@ -144,7 +144,7 @@ export class Run {
   }
 
   async streams(sim: SimService, t: Bound, channels: number, perChannel: number, rate: number, windowMs: number): Promise<StreamsResult> {
-    const r = await measureStreams(this.client!, {
+    const r = await measureStreams(this.pool!, {
       target: t.target,
       proxy: t.proxy,
       source: sim,
@@ -157,7 +157,8 @@ export class Run {
     });
     const extra = r.bottlenecks.length ? ` [${r.bottlenecks.join(', ')}]` : '';
     const keep = rate > 0 ? ` ${r.window.keepingUp}/${r.players} at ≥99%, lag p99 ${r.window.lagMs.p99} ms` : '';
-    log(`  ${t.name}: ${r.mbPerS} MB/s${keep}${r.proxy ? `, proxy ${r.proxy.cpuPerGB} CPU-s/GB` : ''}${extra}`);
+    const cpu = r.proxy ? `, proxy ${r.proxy.cpuPerGB} CPU-s/GB (sys ${r.proxy.sysPerGB})` : '';
+    log(`  ${t.name}: ${r.mbPerS} MB/s${keep}${cpu}, client ${r.clientShares.join('+')} cores${extra}`);
     // acerelay lingers on a channel after its last player; the references' sessions end with their reader.
     await sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
     return r;

@@ -81,6 +81,7 @@ async function openHls(cmd: Extract<Command, { op: 'open' }>, hls: { pollMs: num
     failed: failed.length,
     errors: [...new Set(failed.map((p) => p.error ?? 'no segment in time'))].slice(0, 5),
     ttfbMs: distribution(created.filter((p) => p.firstMediaAt >= 0).map((p) => p.ttfbMs)),
+    ttfbSamples: created.filter((p) => p.firstMediaAt >= 0).map((p) => round(p.ttfbMs, 1)),
     openMs: Math.round(performance.now() - t0),
   };
 }
@@ -114,6 +115,7 @@ async function open(cmd: Extract<Command, { op: 'open' }>): Promise<OpenResult> 
     failed: failed.length,
     errors: [...new Set(failed.map((p) => p.error ?? 'no media byte in time'))].slice(0, 5),
     ttfbMs: distribution(created.filter((p) => p.firstMediaAt >= 0).map((p) => p.ttfbMs)),
+    ttfbSamples: created.filter((p) => p.firstMediaAt >= 0).map((p) => round(p.ttfbMs, 1)),
     openMs: Math.round(performance.now() - t0),
   };
 }
@@ -154,6 +156,8 @@ function windowEnd(): WindowResult {
     ratioMin: round(ratios.reduce((m, r) => (r < m ? r : m), ratios.length ? Infinity : NaN), 4),
     ratioP50: round(percentile(ratios, 50), 4),
     lagMs: distribution(w.lags),
+    lagSamples: w.lags.map((l) => round(l, 1)),
+    ratios: ratios.map((r) => round(r, 4)),
     ended: ended.length,
     endErrors: [...new Set(ended.map((p) => p.error ?? 'ended'))].slice(0, 5),
     misaligned: players.reduce((s, p) => s + p.misaligned, 0),
@@ -191,6 +195,8 @@ function hlsWindowEnd(w: NonNullable<typeof window>, seconds: number, cpu: NodeJ
     ratioMin: NaN,
     ratioP50: NaN,
     lagMs: distribution(latencies),
+    lagSamples: latencies.map((l) => round(l, 1)),
+    ratios: [],
     ended: ended.length,
     endErrors: [...new Set(ended.map((p) => p.error ?? 'ended'))].slice(0, 5),
     misaligned: pollers.reduce((s, p) => s + p.misaligned, 0),

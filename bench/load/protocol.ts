@@ -41,6 +41,8 @@ export interface OpenResult {
   failed: number;
   errors: string[];
   ttfbMs: Distribution;
+  /** Every started player's time to first media byte (ms), for merging several clients' results. */
+  ttfbSamples: number[];
   openMs: number;
 }
 
@@ -53,6 +55,9 @@ export interface WindowResult {
   ratioMin: number;
   ratioP50: number;
   lagMs: Distribution;
+  /** Every lag sample (ms, 0.1 ms steps) and every player's real-time ratio, for merging. */
+  lagSamples: number[];
+  ratios: number[];
   /** Players that ended (dropped, reset) before the window closed. */
   ended: number;
   endErrors: string[];

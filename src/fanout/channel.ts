@@ -3,8 +3,9 @@
  * player on the channel. Lives outside the actor system: bytes are never events.
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
- *  failover, splice) → replay window → every player's socket (and the HLS segmenter, told
- *  of each splice)
+ *  failover, splice) → open-PES hold-back → one copy into the channel's slabs, framed →
+ *  replay window → every player's socket (one write of the same framed bytes each), and the
+ *  HLS segmenter (told of each splice; it copies what it keeps out of the slabs)
  *
  * A player past its backlog bound is dropped alone; the others never wait for it. Only when
  * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
@@ -16,6 +17,8 @@ import { ReplayWindow } from './replay-window.ts';
 import { SyncFinder } from './sync-finder.ts';
 import { SeamRewriter, findTail } from './seam.ts';
 import { PesTail } from './pes-tail.ts';
+import { OutChunk } from './out-chunk.ts';
+import { OutSlabs } from './out-slabs.ts';
 import type { PlayerSink } from './player-sink.ts';
 
 export interface ChannelOptions {
@@ -27,6 +30,12 @@ export interface ChannelOptions {
   /** Process-wide byte totals (plain additions: this runs per chunk per player). */
   totals?: ByteTotals;
   onDrop?: (sink: PlayerSink, reason: 'slow') => void;
+  /**
+   * Output is sent once this much is ready (whole frames, as the hold-back releases them), or
+   * when the oldest of it has waited `maxWaitMs`: fewer, larger writes per player. 0: at once.
+   */
+  sendMinBytes?: number;
+  maxWaitMs?: number;
 }
 
 export interface ByteTotals {
@@ -40,6 +49,14 @@ export interface UpstreamValve {
   resume(): void;
 }
 
+/**
+ * Two frames of a 4 Mbit/s channel per write instead of one: each player's write costs about
+ * the same whatever its size (a syscall, a wakeup of the reader, the TCP round), so half the
+ * writes is close to half the fan-out's CPU. A frame waits at most MAX_WAIT_MS for the next.
+ */
+export const SEND_MIN_BYTES = 32 * 1024;
+export const MAX_WAIT_MS = 50;
+
 /** Every player at least this far behind (capped by half the backlog bound): pause the upstream. */
 const THROTTLE_AT = 1024 * 1024;
 const MIN_THROTTLE_AT = 64 * 1024;
@@ -48,11 +65,35 @@ const DEFAULT_WINDOW = 8 * 1024 * 1024;
 /** Most held back for open PES (≈ 2 s at 4 Mbit/s) before giving up on a quiet PID. */
 const MAX_HELD = 1024 * 1024;
 
+/**
+ * A player on the channel, and where the bytes its socket has not sent yet lie: the slabs
+ * (out-slabs.ts) it was written from while it had a backlog, oldest first, each with the
+ * socket's byte count at the end of the last write from it. A slab is free of this player
+ * once the socket has sent that many bytes.
+ */
+interface Seat {
+  slabs: number[];
+  ends: number[];
+}
+
+const seat = (): Seat => ({ slabs: [], ends: [] });
+
 export class Channel {
   readonly id: string;
-  private readonly sinks = new Set<PlayerSink>();
+  private readonly sinks = new Map<PlayerSink, Seat>();
   /** Joined before the window had a start point: they get it as soon as one exists. */
   private readonly waiting = new Set<PlayerSink>();
+  /** The attached sinks that are not players' sockets (the HLS segmenter). */
+  private readonly internal = new Set<PlayerSink>();
+  /** Left the channel with bytes of a slab still in their socket (they may live on, held). */
+  private readonly departed = new Map<PlayerSink, Seat>();
+  private readonly slabs = new OutSlabs(() => this.oldestInUse());
+  /** Released output not sent yet (views of upstream buffers), and its size. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private wait: NodeJS.Timeout | null = null;
+  private readonly sendMinBytes: number;
+  private readonly maxWaitMs: number;
   private readonly aligner = new PacketAligner();
   private readonly window: ReplayWindow;
   private readonly tail = new PesTail(MAX_HELD);
@@ -68,6 +109,8 @@ export class Channel {
 
   constructor(private readonly opts: ChannelOptions) {
     this.id = opts.id;
+    this.sendMinBytes = opts.sendMinBytes ?? SEND_MIN_BYTES;
+    this.maxWaitMs = opts.maxWaitMs ?? MAX_WAIT_MS;
     // A joiner gets the whole window at once: it must fit well inside one player's bound.
     this.window = new ReplayWindow(Math.min(opts.windowBytes ?? DEFAULT_WINDOW, Math.floor(opts.bufferBytes / 2)));
     // Above the socket's own high-water mark, so a paused upstream is always released by a 'drain'.
@@ -105,7 +148,7 @@ export class Channel {
   beginUpstream(): void {
     // The old upstream is gone: its complete frames go out, its cut-off ones never will.
     const rest = this.tail.closeSegment();
-    if (rest.length > 0) this.emit(rest);
+    if (rest.length > 0) this.emitPieces([rest]);
     this.aligner.reset();
     this.upstreams++;
     this.finder = new SyncFinder(this.opts.windowBytes ?? DEFAULT_WINDOW);
@@ -130,10 +173,12 @@ export class Channel {
     this.finder = null;
     let out = first;
     if (this.upstreams > 1) {
+      // The old upstream's last output goes out first: the seam is told after its last byte.
+      this.flush();
       this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
       // Joiners after the seam start at the new upstream's first sync point.
       this.window.reset();
-      for (const sink of this.sinks) sink.seam?.();
+      for (const sink of this.sinks.keys()) sink.seam?.();
       out = this.seam.process(first);
     }
     this.emitPieces(this.tail.push(out));
@@ -141,46 +186,93 @@ export class Channel {
 
   attach(sink: PlayerSink): void {
     if (this.closed || this.sinks.has(sink) || this.waiting.has(sink)) return;
+    if (sink.internal) this.internal.add(sink);
     if (!this.window.ready) {
       this.waiting.add(sink);
       return;
     }
-    for (const part of this.window.replay()) if (this.send(sink, part) < 0) return;
-    this.sinks.add(sink);
+    const place = this.departed.get(sink) ?? seat();
+    this.departed.delete(sink);
+    for (const part of this.window.replay()) if (this.send(sink, place, part) < 0) return;
+    this.sinks.set(sink, place);
     // A newcomer is not behind yet: read on (the next chunk pauses again if it is).
     this.release();
   }
 
   detach(sink: PlayerSink): void {
+    const seat = this.sinks.get(sink);
     this.sinks.delete(sink);
     this.waiting.delete(sink);
+    this.internal.delete(sink);
+    this.depart(sink, seat);
     this.release();
   }
 
   close(): void {
     this.closed = true;
+    if (this.wait) clearTimeout(this.wait);
+    this.wait = null;
+    this.pending = [];
+    this.pendingBytes = 0;
     this.sinks.clear();
     this.waiting.clear();
+    this.internal.clear();
+    this.departed.clear();
     this.window.reset();
     this.release();
   }
 
+  /** Bytes this channel keeps in memory for its players: its slabs (replay window included), what waits to be sent, the held-back tail. */
+  get bufferedBytes(): number {
+    return this.slabs.bytes + this.window.ownBytes + this.pendingBytes + this.tail.heldBytes + this.aligner.pending;
+  }
+
+  /** Bytes in the replay window (what a joiner is sent first). */
+  get windowBytes(): number {
+    return this.window.bytes;
+  }
+
   /**
-   * Output that spans several upstream buffers: joined once when it goes to several players
-   * (one copy instead of a write per piece per player), sent piece by piece otherwise (one
-   * player's writes in one tick leave as one syscall; a copy would cost more).
+   * The output in `pieces` (views of upstream buffers, in order). For several players: one
+   * copy into a slab, framed once, then one write of the same bytes to each. For one player:
+   * the upstream's own buffers, framed around by its socket (a copy would cost more than it saves).
    */
   private emitPieces(pieces: Buffer[]): void {
     if (pieces.length === 0) return;
-    if (pieces.length === 1 || this.sinks.size + this.waiting.size > 1) this.emit(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
-    else for (const piece of pieces) this.emit(piece);
+    for (const p of pieces) {
+      this.pending.push(p);
+      this.pendingBytes += p.length;
+    }
+    if (this.pendingBytes >= this.sendMinBytes) this.flush();
+    else this.wait ??= setTimeout(this.flush, this.maxWaitMs).unref();
   }
 
-  private emit(out: Buffer): void {
-    const startedNow = this.window.append(out);
+  /** Sends the output that waited for company (see sendMinBytes), now. */
+  readonly flush = (): void => {
+    if (this.wait) clearTimeout(this.wait);
+    this.wait = null;
+    if (this.pending.length === 0) return;
+    const pieces = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.emitNow(pieces);
+  };
+
+  private emitNow(pieces: Buffer[]): void {
+    // The HLS segmenter does not count: it takes the upstream's buffers as they are, and copies
+    // what it keeps out of a slab (slabs are reused once no socket holds their bytes).
+    if (this.sinks.size + this.waiting.size - this.internal.size > 1) this.emit(this.slabs.put(pieces));
+    else for (const piece of pieces) this.emit(new OutChunk(piece));
+  }
+
+  private emit(out: OutChunk): void {
+    // A send split over two slabs is two chunks to the window, each framed on its own (a
+    // joiner is sent the window's chunks one by one: the first must not lead to the second).
+    let startedNow = this.window.append(out.next ? new OutChunk(out.data, out.framed, out.seq) : out);
+    if (out.next && this.window.append(out.next)) startedNow = true;
     let least = Infinity;
-    for (const sink of this.sinks) {
-      const backlog = this.send(sink, out);
+    for (const [sink, seat] of this.sinks) {
+      const backlog = this.send(sink, seat, out);
       // The HLS segmenter takes everything at once: only sockets say whether to pause.
       if (backlog >= 0 && backlog < least && !sink.internal) least = backlog;
     }
@@ -188,10 +280,11 @@ export class Channel {
       const replay = this.window.replay();
       for (const sink of this.waiting) {
         this.waiting.delete(sink);
+        const place = seat();
         let backlog = 0;
-        for (const part of replay) if ((backlog = this.send(sink, part)) < 0) break;
+        for (const part of replay) if ((backlog = this.send(sink, place, part)) < 0) break;
         if (backlog < 0) continue;
-        this.sinks.add(sink);
+        this.sinks.set(sink, place);
         if (backlog < least && !sink.internal) least = backlog;
       }
     }
@@ -199,16 +292,30 @@ export class Channel {
   }
 
   /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
-  private send(sink: PlayerSink, buf: Buffer): number {
-    sink.write(buf);
+  private send(sink: PlayerSink, place: Seat, chunk: OutChunk): number {
+    sink.write(chunk);
     if (!sink.internal) {
-      this.bytesOut += buf.length;
-      if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+      this.bytesOut += chunk.length;
+      if (this.opts.totals) this.opts.totals.bytesOut += chunk.length;
     }
     const backlog = sink.backlog();
+    if (backlog === 0) {
+      // The socket took it all at once (the usual case): nothing of any slab waits in it.
+      if (place.slabs.length > 0) place.slabs.length = place.ends.length = 0;
+    } else if (chunk.seq >= 0) {
+      const end = sink.flushed() + backlog;
+      const last = place.slabs.length - 1;
+      if (last >= 0 && place.slabs[last] === chunk.seq) place.ends[last] = end;
+      else {
+        place.slabs.push(chunk.seq);
+        place.ends.push(end);
+      }
+    }
     if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
       this.waiting.delete(sink);
+      this.internal.delete(sink);
+      this.depart(sink, place);
       sink.drop('slow');
       this.opts.onDrop?.(sink, 'slow');
       return -1;
@@ -216,13 +323,33 @@ export class Channel {
     return backlog;
   }
 
+  /** A player leaving with unsent bytes keeps their slabs from reuse until its socket took them. */
+  private depart(sink: PlayerSink, place: Seat | undefined): void {
+    if (place && pinned(sink, place) >= 0) this.departed.set(sink, place);
+  }
+
+  /** The oldest slab still read by the replay window or by a player's socket (Infinity: none). */
+  private oldestInUse(): number {
+    let oldest = this.window.oldestSeq;
+    for (const [sink, place] of this.sinks) {
+      const pin = pinned(sink, place);
+      if (pin >= 0 && pin < oldest) oldest = pin;
+    }
+    for (const [sink, place] of this.departed) {
+      const pin = pinned(sink, place);
+      if (pin < 0) this.departed.delete(sink);
+      else if (pin < oldest) oldest = pin;
+    }
+    return oldest;
+  }
+
   /** Every player is behind: stop reading until the first of them has taken its backlog. */
   private throttle(): void {
     if (this.paused || !this.valve) return;
-    for (const sink of this.sinks) if (!sink.internal && !sink.whenDrained) return;
+    for (const sink of this.sinks.keys()) if (!sink.internal && !sink.whenDrained) return;
     this.paused = true;
     this.valve.pause();
-    for (const sink of this.sinks) if (!sink.internal) sink.whenDrained!(this.release);
+    for (const sink of this.sinks.keys()) if (!sink.internal) sink.whenDrained!(this.release);
   }
 
   private readonly release = (): void => {
@@ -231,3 +358,21 @@ export class Channel {
     this.valve?.resume();
   };
 }
+
+/** The oldest slab the player's socket still has bytes of (-1: none), forgetting those it sent. */
+function pinned(sink: PlayerSink, place: Seat): number {
+  if (place.slabs.length === 0) return -1;
+  if (sink.backlog() === 0) {
+    place.slabs.length = place.ends.length = 0;
+    return -1;
+  }
+  const flushed = sink.flushed();
+  let n = 0;
+  while (n < place.ends.length && place.ends[n]! <= flushed) n++;
+  if (n > 0) {
+    place.slabs.splice(0, n);
+    place.ends.splice(0, n);
+  }
+  return place.slabs.length > 0 ? place.slabs[0]! : -1;
+}
+

@@ -11,14 +11,17 @@
  *    marked `discontinuity` (#EXT-X-DISCONTINUITY).
  *  - A program without video is cut at a PAT, timed by its first audio PID.
  *
- * Segments hold one copy of their bytes, joined once when they complete. It never blocks the
- * channel (`backlog()` is 0): its memory is its window, bounded by `keep` segments.
+ * Segments hold one copy of their bytes, joined once when they complete. What arrives in one of
+ * the channel's slabs is copied as it is taken (the channel reuses a slab once no socket holds
+ * its bytes, and the segmenter must never hold one). It never blocks the channel (`backlog()`
+ * is 0): its memory is its window, bounded by `keep` segments.
  */
 import { PACKET_SIZE, hasPayload, hasPusi, pidOf } from '../ts/packet.ts';
 import { PACKET_PAT, PACKET_PMT, PACKET_RAP, ProgramTracker, type ProgramInfo } from '../ts/program-tracker.ts';
 import { diff33, readDts, readPts, wrap33 } from '../ts/timestamps.ts';
 import { markDiscontinuity } from '../ts/discontinuity.ts';
 import type { PlayerSink } from './player-sink.ts';
+import type { OutChunk } from './out-chunk.ts';
 
 export interface HlsSegment {
   /** Media sequence number: 0, 1, 2 … for this segmenter. */
@@ -88,6 +91,8 @@ export class HlsSegmenter implements PlayerSink {
   private taken = 0;
   private longest = 0;
   private closed = false;
+  /** The bytes being taken lie in a channel slab: what is kept of them is copied. */
+  private copying = false;
 
   constructor(private readonly opts: SegmenterOptions) {
     this.id = opts.id;
@@ -125,8 +130,14 @@ export class HlsSegmenter implements PlayerSink {
 
   // ——— PlayerSink ———
 
-  write(buf: Buffer): void {
+  write(chunk: OutChunk): void {
+    this.take(chunk.data, chunk.seq >= 0);
+    if (chunk.next) this.take(chunk.next.data, chunk.next.seq >= 0);
+  }
+
+  private take(buf: Buffer, inSlab: boolean): void {
     if (this.closed) return;
+    this.copying = inSlab;
     this.taken += buf.length;
     let from = 0;
     for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
@@ -217,7 +228,7 @@ export class HlsSegmenter implements PlayerSink {
 
   private append(part: Buffer): void {
     if (!this.current || part.length === 0) return;
-    this.current.parts.push(part);
+    this.current.parts.push(this.copying ? Buffer.from(part) : part);
     this.current.bytes += part.length;
   }
 

@@ -1,11 +1,16 @@
 /**
  * One player's end of a channel: whole TS packets go in, the socket's own buffer is the
- * backlog. The HTTP layer implements it over a ServerResponse.
+ * backlog. The HTTP layer implements it over the response's socket.
  */
+import type { OutChunk } from './out-chunk.ts';
+
 export interface PlayerSink {
   readonly id: string;
-  /** Queues whole packets for the player. Never blocks. */
-  write(packets: Buffer): void;
+  /**
+   * Queues whole packets for the player (`chunk.data`). Never blocks. The same chunk goes to
+   * every player of the channel: a sink may leave its framing of it in `chunk.framed`.
+   */
+  write(chunk: OutChunk): void;
   /** Bytes written but not yet taken by the player's socket. */
   backlog(): number;
   /** Bytes the socket has taken so far (written minus backlog): grows while the player reads. */

@@ -1,10 +1,11 @@
 /**
  * The short history a joining player starts from: output bytes from the PAT that precedes
- * the most recent video random-access point up to now. Buffers are kept by reference (the
- * same ones every player was sent), so the window costs no copy.
+ * the most recent video random-access point up to now. Chunks are kept by reference (the
+ * same ones every player was sent, with their framing), so the window costs no copy.
  */
 import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../ts/program-tracker.ts';
 import { PACKET_SIZE } from '../ts/packet.ts';
+import { OutChunk } from './out-chunk.ts';
 
 interface Mark {
   /** Index into `chunks` (absolute: counts trimmed chunks too). */
@@ -13,10 +14,12 @@ interface Mark {
 }
 
 export class ReplayWindow {
-  private chunks: Buffer[] = [];
+  private chunks: OutChunk[] = [];
   /** Absolute index of chunks[0]. */
   private base = 0;
   private size = 0;
+  /** Bytes of chunks that are not in a slab (a lone player's upstream buffers, kept by reference). */
+  private unslabbed = 0;
   /** The last PAT seen, a sync point candidate. */
   private lastPat: Mark | null = null;
   /** Where a joining player starts; null until a PAT + RAP has been seen (or after a reset). */
@@ -34,11 +37,23 @@ export class ReplayWindow {
     return this.size;
   }
 
+  /** Bytes kept that live outside the channel's slabs (out-slabs.ts counts the rest). */
+  get ownBytes(): number {
+    return this.unslabbed;
+  }
+
+  /** The slab number of the oldest chunk kept (out-slabs.ts); Infinity when empty. */
+  get oldestSeq(): number {
+    for (const c of this.chunks) if (c.seq >= 0) return c.seq;
+    return Infinity;
+  }
+
   /**
    * Records output bytes. Returns true when this buffer created a new start point (a joiner
    * waiting for one can go now).
    */
-  append(buf: Buffer): boolean {
+  append(chunk: OutChunk): boolean {
+    const buf = chunk.data;
     const index = this.base + this.chunks.length;
     let moved = false;
     const audioOnly = () => this.tracker.program !== null && this.tracker.program.videoPid < 0;
@@ -58,27 +73,29 @@ export class ReplayWindow {
         moved = true;
       }
     }
-    this.chunks.push(buf);
+    this.chunks.push(chunk);
     this.size += buf.length;
+    if (chunk.seq < 0) this.unslabbed += buf.length;
     this.trim();
     return moved;
   }
 
   /** The bytes a joining player is sent first (empty when not ready). */
-  replay(): Buffer[] {
+  replay(): OutChunk[] {
     if (!this.start) return [];
     const first = this.start.chunk - this.base;
-    const out: Buffer[] = [];
+    const out: OutChunk[] = [];
     for (let i = first; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      out.push(i === first ? c.subarray(this.start.offset) : c);
+      // A joiner starting inside a chunk gets a view of it (framed by its sink, once).
+      out.push(i === first && this.start.offset > 0 ? new OutChunk(c.data.subarray(this.start.offset), null, c.seq) : c);
     }
     return out;
   }
 
   /** The newest buffers first (for the seam splicer to find the last timestamps). */
   newestFirst(): Buffer[] {
-    return [...this.chunks].reverse();
+    return this.chunks.map((c) => c.data).reverse();
   }
 
   /** Forget everything (a seam: joiners must start at the new upstream's first sync point). */
@@ -86,6 +103,7 @@ export class ReplayWindow {
     this.chunks = [];
     this.base = 0;
     this.size = 0;
+    this.unslabbed = 0;
     this.lastPat = null;
     this.start = null;
     this.tracker.reset();
@@ -106,7 +124,8 @@ export class ReplayWindow {
 
   private dropOldest(): void {
     const c = this.chunks.shift()!;
-    this.size -= c.length;
+    this.size -= c.data.length;
+    if (c.seq < 0) this.unslabbed -= c.data.length;
     this.base++;
   }
 }

@@ -3,11 +3,18 @@
  * sink (PlayerSink). Headers go out once — at the first hold or the first media byte, never
  * before either — and every later problem ends the socket with a reset, never a clean end
  * (a clean end looks like a finished recording to a player).
+ *
+ * Once the headers are in the socket, the body goes to the socket itself, framed once per
+ * channel send (chunked-body.ts) rather than by `res.write` per player: the response never
+ * ends (a reset does), so nothing of Node's own body handling is needed after the head.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Clock } from '../clock.ts';
 import type { Channel } from '../fanout/channel.ts';
 import type { PlayerSink } from '../fanout/player-sink.ts';
+import type { OutChunk } from '../fanout/out-chunk.ts';
+import { CRLF, chunkHead, frameChunk } from './chunked-body.ts';
 import type { PlayerIO } from '../core/player-io.ts';
 import type { PlayerError, PlayerEvent, PlayerOutcome } from '../machines/player.machine.ts';
 import type { KeepAlive, StreamingTarget } from './keep-alive.ts';
@@ -45,6 +52,17 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   private written = 0;
   private drained: (() => void) | null = null;
   private readonly openedAt: number;
+  /** The socket the body goes to once the head is in it (null: through `res`, framed by Node). */
+  private body: Socket | null = null;
+  /** Whether the body is chunked (HTTP/1.1) or runs to the end of the connection (HTTP/1.0). */
+  private chunked = true;
+  /** Corked until the end of this turn (see write). */
+  private corked = false;
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.body?.uncork();
+  };
 
   constructor(
     private readonly req: IncomingMessage,
@@ -60,12 +78,14 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
       if (!this.finished) this.send({ type: 'DISCONNECTED' });
     });
     // One listener for the life of the response; the channel's waiter is swapped in and out.
-    res.on('drain', () => {
-      const fn = this.drained;
-      this.drained = null;
-      fn?.();
-    });
+    res.on('drain', this.onDrain);
   }
+
+  private readonly onDrain = (): void => {
+    const fn = this.drained;
+    this.drained = null;
+    fn?.();
+  };
 
   /** The registry's id for this player (for log lines). */
   private playerId: string | null = null;
@@ -137,15 +157,53 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
 
   // ——— PlayerSink ———
 
-  write(packets: Buffer): void {
+  write(chunk: OutChunk): void {
     if (this.finished) return;
     if (this.mediaBytes === 0) this.deps.metrics.ttfb.observe((this.deps.clock.now() - this.openedAt) / 1000);
-    this.mediaBytes += packets.length;
-    this.written += packets.length;
-    this.res.write(packets);
+    this.mediaBytes += chunk.length;
+    const body = this.body;
+    if (body) {
+      if (body.destroyed) return;
+      if (chunk.next) {
+        // A send split over two slabs: both parts in one writev.
+        const cork = !this.corked;
+        if (cork) body.cork();
+        this.put(body, chunk);
+        this.put(body, chunk.next);
+        if (cork) body.uncork();
+      } else if (!this.chunked || chunk.framed) {
+        this.put(body, chunk);
+      } else {
+        // Not in a slab (a lone player's upstream buffers): framed around them. What one turn
+        // writes leaves in one writev at the end of it, as Node's own `res.write` would do.
+        const head = chunkHead(chunk.length);
+        this.written += head.length + chunk.length + 2;
+        if (!this.corked) {
+          this.corked = true;
+          body.cork();
+          process.nextTick(this.uncork);
+        }
+        body.write(head);
+        body.write(chunk.data);
+        body.write(CRLF);
+      }
+      return;
+    }
+    this.written += chunk.length;
+    this.res.write(chunk.data);
+  }
+
+  /** One chunk that needs no framing of its own (in a slab, or an HTTP/1.0 body). */
+  private put(body: Socket, chunk: OutChunk): void {
+    const wire = this.chunked ? chunk.framed! : chunk.data;
+    this.written += wire.length;
+    body.write(wire);
   }
 
   backlog(): number {
+    // The response's own queue is empty once the body goes to the socket; a destroyed
+    // socket sends nothing more (its queue is neither memory to count nor bytes to wait for).
+    if (this.body) return this.body.destroyed ? 0 : this.body.writableLength;
     return this.res.writableLength;
   }
 
@@ -155,7 +213,7 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
 
   whenDrained(fn: () => void): void {
     // 'drain' follows a write the socket could not take at once; an empty backlog has had it.
-    if (this.res.writableLength === 0) fn();
+    if (this.backlog() === 0) fn();
     else this.drained = fn;
   }
 
@@ -170,10 +228,17 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
 
   keepAlive(nulls: Buffer): void {
     // A held player that does not even read the keep-alive gets no more of it.
-    if (!this.finished && this.res.writableLength < 64 * 1024) {
-      this.written += nulls.length;
-      this.res.write(nulls);
+    if (this.finished || this.backlog() >= 64 * 1024) return;
+    const body = this.body;
+    if (body) {
+      if (body.destroyed) return;
+      const wire = this.chunked ? framedNulls(nulls) : nulls;
+      this.written += wire.length;
+      body.write(wire);
+      return;
     }
+    this.written += nulls.length;
+    this.res.write(nulls);
   }
 
   private headers(): void {
@@ -181,6 +246,14 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     this.res.writeHead(200, STREAM_HEADERS);
     // Send the headers now: a held player sees 200 at once, not with the first packet.
     this.res.flushHeaders();
+    const socket = this.res.socket;
+    // The head is in the socket and the response holds nothing of its own (it would, queued
+    // behind a pipelined response): from here on the body goes to the socket directly.
+    if (socket && !socket.destroyed && this.res.writableLength === socket.writableLength) {
+      this.body = socket;
+      this.chunked = this.res.chunkedEncoding;
+      socket.on('drain', this.onDrain);
+    }
   }
 
   private reset(): void {
@@ -189,4 +262,16 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     if (socket && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
     else this.res.destroy();
   }
+}
+
+/** Keep-alive sends the same few null packets every time: framed once. */
+let nullsIn: Buffer | null = null;
+let nullsFramed: Buffer | null = null;
+
+function framedNulls(nulls: Buffer): Buffer {
+  if (nulls !== nullsIn) {
+    nullsIn = nulls;
+    nullsFramed = frameChunk(nulls);
+  }
+  return nullsFramed!;
 }

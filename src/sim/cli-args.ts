@@ -1,4 +1,5 @@
-import { UnitError, parseBitrate, parseDuration } from '../units.ts';
+import { UnitError, parseBitrate, parseDuration, parseSize } from '../units.ts';
+import { PACKET_SIZE } from '../ts/packet.ts';
 import type { SimOptions } from './options.ts';
 import { FULL_HOUSE_ANSWERS, RESTART_ENGINE_MODES, UNKNOWN_CONTAINER_MODES, type Quirks } from './quirks.ts';
 
@@ -20,6 +21,8 @@ Flags:
   --max-active-replicas N  the VPN build's engine port pool, MAX_ACTIVE_REPLICAS (default 20)
   --api-key KEY            require "Authorization: Bearer KEY" on protected endpoints
   --bitrate RATE           engine stream bit rate, e.g. 2.5M, 800k; 0 = unpaced (default 2.5M)
+  --chunk SIZE             bytes per engine write: 1316, 16KiB, 64KiB, or packets as 7p (need
+                           not be whole packets; default: what is due every 20 ms, whole packets)
   --provision-delay D      how long POST /provision/acestream blocks (default 500ms)
   --provision-fail-delay D how long an injected provisioning failure takes (default 200ms)
   --engine-ready-delay D   a new engine's API resets connections this long (default 1s)
@@ -82,6 +85,14 @@ function unit<T>(flag: string, value: string, parse: (v: string) => T): T {
   }
 }
 
+/** A write size: bytes (`1316`, `16KiB`) or whole packets (`7p`); at least one byte, at most 1 MiB. */
+function chunkSize(flag: string, value: string): number {
+  const packets = /^\s*(\d+)\s*p\s*$/i.exec(value);
+  const bytes = packets ? Number(packets[1]) * PACKET_SIZE : unit(flag, value, parseSize);
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 1024 * 1024) throw new SimUsageError(`${flag}: "${value}" must be 1 byte to 1MiB (e.g. 1316, 16KiB, 7p)`);
+  return bytes;
+}
+
 const VALUE_FLAGS: Record<string, Setter> = {
   '--port': (o, v) => (o.port = integer('--port', v, 65_535)),
   '--control-port': (o, v) => (o.controlPort = integer('--control-port', v, 65_535)),
@@ -94,6 +105,7 @@ const VALUE_FLAGS: Record<string, Setter> = {
     o.apiKey = v;
   },
   '--bitrate': (o, v) => (o.bitrate = unit('--bitrate', v, parseBitrate)),
+  '--chunk': (o, v) => (o.chunkBytes = chunkSize('--chunk', v)),
   '--provision-delay': (o, v) => (o.provisionDelayMs = unit('--provision-delay', v, parseDuration)),
   '--provision-fail-delay': (o, v) => (o.provisionFailDelayMs = unit('--provision-fail-delay', v, parseDuration)),
   '--engine-ready-delay': (o, v) => (o.engineReadyDelayMs = unit('--engine-ready-delay', v, parseDuration)),

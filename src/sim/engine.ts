@@ -23,6 +23,8 @@ export interface FakeEngineOptions {
   clock?: Clock;
   /** bits/s of the live stream; 0 = unpaced. */
   bitrate?: number;
+  /** Bytes per write of the live stream (0: whatever is due every 20 ms tick, whole packets). */
+  chunkBytes?: number;
   startDelayMs?: number;
   idleExpiryMs?: number;
   failDelayMs?: number;
@@ -62,6 +64,7 @@ export class FakeEngine {
   readonly containerId: string;
   readonly containerName: string;
   readonly bitrate: number;
+  readonly chunkBytes: number;
   readonly startDelayMs: number;
   readonly idleExpiryMs: number;
   readonly failDelayMs: number;
@@ -88,6 +91,7 @@ export class FakeEngine {
     this.containerId = options.containerId ?? randomHex(64);
     this.containerName = options.containerName ?? 'acestream';
     this.bitrate = options.bitrate ?? 2_500_000;
+    this.chunkBytes = options.chunkBytes ?? 0;
     this.startDelayMs = options.startDelayMs ?? 300;
     this.idleExpiryMs = options.idleExpiryMs ?? 60_000;
     this.failDelayMs = options.failDelayMs ?? 4_000;
@@ -223,7 +227,7 @@ export class FakeEngine {
     session.idleTimer = null;
     session.firstReadAt ??= this.clock.now();
     const cut = this.settings.mode === 'cut';
-    const live = createLiveStream({ clock: this.clock, bitrate: this.bitrate });
+    const live = createLiveStream({ clock: this.clock, bitrate: this.bitrate, chunkBytes: this.chunkBytes });
     const reader = new PlaybackReader(res, live, this.timers, {
       cutAfterBytes: cut ? (this.settings.bytes ?? (this.settings.after_ms !== null ? null : 0)) : null,
       cutAfterMs: cut ? this.settings.after_ms : null,

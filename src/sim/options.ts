@@ -12,6 +12,8 @@ export interface SimOptions {
   apiKey?: string;
   /** bits/s of every engine's live stream; 0 = unpaced. */
   bitrate?: number;
+  /** Bytes per write of every engine's live stream; 0 (default): what is due every 20 ms, whole packets. */
+  chunkBytes?: number;
   provisionDelayMs?: number;
   /** How long a failing provision (an injected failure) takes to answer. Default 200 ms. */
   provisionFailDelayMs?: number;
@@ -45,6 +47,7 @@ export function resolveSimOptions(options: SimOptions = {}): ResolvedSimOptions 
     maxActiveReplicas: options.maxActiveReplicas ?? 20,
     apiKey: options.apiKey ?? null,
     bitrate: options.bitrate ?? 2_500_000,
+    chunkBytes: options.chunkBytes ?? 0,
     provisionDelayMs: options.provisionDelayMs ?? 500,
     provisionFailDelayMs: options.provisionFailDelayMs ?? 200,
     engineReadyDelayMs: options.engineReadyDelayMs ?? 1_000,

@@ -223,6 +223,7 @@ export class FakeOrchestrator {
       containerId: randomHex(64),
       containerName: `acestream-${this.engineCounter}`,
       bitrate: this.opts.bitrate,
+      chunkBytes: this.opts.chunkBytes,
       startDelayMs: this.opts.startDelayMs,
       idleExpiryMs: this.opts.idleExpiryMs,
       failDelayMs: this.opts.failDelayMs,

@@ -27,6 +27,12 @@ export interface LiveStreamOptions {
   clip?: Clip;
   /** Pacing granularity (default 20). */
   tickMs?: number;
+  /**
+   * Bytes per write, like an engine that sends fixed-size pieces (e.g. 1316, 16384, 65536;
+   * need not be whole packets). Paced, a piece goes out once all of its bytes are due. 0 or
+   * unset: whatever is due every tick (up to ~64 KiB), in whole packets.
+   */
+  chunkBytes?: number;
 }
 
 export interface LiveStream extends Readable {
@@ -73,6 +79,10 @@ class LoopedLiveStream extends Readable implements LiveStream {
   private heldAt = 0;
   private timer: TimerHandle | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** Fixed write size (0: as due); the piece being filled and how far. */
+  private readonly chunkBytes: number;
+  private piece: Buffer | null = null;
+  private pieceFill = 0;
 
   constructor(options: LiveStreamOptions) {
     super({ highWaterMark: 64 * 1024 });
@@ -80,6 +90,7 @@ class LoopedLiveStream extends Readable implements LiveStream {
     this.clock = options.clock;
     this.bitrate = Math.max(0, options.bitrate);
     this.tickMs = Math.max(1, options.tickMs ?? 20);
+    this.chunkBytes = Math.max(0, Math.floor(options.chunkBytes ?? 0));
     const burstMs = Math.max(0, options.burstMs ?? 2000);
     this.liveTick = (options.positionMs ?? this.clock.now()) * TICKS_PER_MS;
     this.wallAnchor = this.clock.now();
@@ -143,12 +154,19 @@ class LoopedLiveStream extends Readable implements LiveStream {
     if (this.destroyed || this.held) return;
     const now = this.liveTick + (this.clock.now() - this.wallAnchor) * TICKS_PER_MS;
     for (;;) {
-      const before = this.bytesOut;
+      const before = this.wireBytes;
       const more = this.emitDue(now);
       if (!more) return; // the reader is full: `_read` resumes
-      if (this.bytesOut - before < CHUNK_PACKETS * PACKET_SIZE) break;
+      if (this.wireBytes - before < CHUNK_PACKETS * PACKET_SIZE) break;
     }
-    this.timer = this.clock.setTimeout(() => this.pump(), this.tickMs);
+    this.timer = this.clock.setTimeout(() => this.pump(), this.nextPumpMs());
+  }
+
+  /** A fixed-size piece goes out when its last byte is due: wake up then, not every tick. */
+  private nextPumpMs(): number {
+    if (this.chunkBytes === 0) return this.tickMs;
+    const missing = this.chunkBytes - this.pieceFill;
+    return Math.max(1, Math.ceil((missing * 8 * 1000) / this.bitrate));
   }
 
   /**
@@ -179,9 +197,28 @@ class LoopedLiveStream extends Readable implements LiveStream {
       this.wireBytes += PACKET_SIZE;
     }
     if (n === 0) return true;
+    if (this.chunkBytes > 0) return this.pushPieces(scratch.subarray(0, n * PACKET_SIZE));
     const chunk = Buffer.from(scratch.subarray(0, n * PACKET_SIZE));
     this.bytesOut += chunk.length;
     return this.push(chunk);
+  }
+
+  /** Cuts packets into fixed-size pieces; the last, partial one waits for the next bytes. */
+  private pushPieces(bytes: Buffer): boolean {
+    let ok = true;
+    for (let at = 0; at < bytes.length; ) {
+      this.piece ??= Buffer.allocUnsafe(this.chunkBytes);
+      const n = bytes.copy(this.piece, this.pieceFill, at);
+      at += n;
+      this.pieceFill += n;
+      if (this.pieceFill < this.chunkBytes) break;
+      const piece = this.piece;
+      this.piece = null;
+      this.pieceFill = 0;
+      this.bytesOut += piece.length;
+      ok = this.push(piece) && ok;
+    }
+    return ok;
   }
 
   private writeContent(off: number): void {

@@ -12,7 +12,7 @@ import {
   payloadOffset,
   pidOf,
 } from './packet.ts';
-import { parsePat, parsePmt } from './psi.ts';
+import { copySection, parsePat, parsePmt, repeatsSection } from './psi.ts';
 import type { ElementaryStream } from './psi.ts';
 
 /** classify() flags. */
@@ -46,6 +46,12 @@ export class ProgramTracker {
   private videoPid = -1;
   private videoCodec: string | null = null;
   private info: ProgramInfo | null = null;
+  /**
+   * The last PAT and PMT sections that parsed, as bytes: a channel repeats them every few
+   * hundred milliseconds unchanged, and a repeat needs neither its CRC nor a parse again.
+   */
+  private patSection: Uint8Array | null = null;
+  private pmtSection: Uint8Array | null = null;
 
   /**
    * The program as the last valid PAT and PMT describe it; null until both were seen. The
@@ -61,6 +67,8 @@ export class ProgramTracker {
     this.videoPid = -1;
     this.videoCodec = null;
     this.info = null;
+    this.patSection = null;
+    this.pmtSection = null;
   }
 
   /** Classifies the packet at `off` (PACKET_* flags, 0 for most) and learns from PSI. */
@@ -92,21 +100,26 @@ export class ProgramTracker {
 
   /** Learns from a PAT; false when it is corrupt or lists no program. */
   private onPat(buf: Uint8Array, off: number): boolean {
+    if (repeatsSection(buf, off, this.patSection)) return true;
     const first = parsePat(buf, off)?.programs[0];
     if (!first) return false;
+    this.patSection = copySection(buf, off);
     if (first.pmtPid === this.pmtPid && first.programNumber === this.programNumber) return true;
     this.pmtPid = first.pmtPid;
     this.programNumber = first.programNumber;
     this.videoPid = -1;
     this.videoCodec = null;
     this.info = null;
+    this.pmtSection = null;
     return true;
   }
 
   /** Learns from a PMT; false when it is corrupt or for another program. */
   private onPmt(buf: Uint8Array, off: number): boolean {
+    if (repeatsSection(buf, off, this.pmtSection)) return true;
     const pmt = parsePmt(buf, off);
     if (!pmt || pmt.programNumber !== this.programNumber) return false;
+    this.pmtSection = copySection(buf, off);
     if (this.info && sameStreams(this.info, pmt.pcrPid, pmt.streams)) return true;
     const video = pmt.streams.find((s) => s.kind === 'video');
     this.videoPid = video?.pid ?? -1;

@@ -62,6 +62,13 @@ export interface Pmt {
  * fit in the packet, or its CRC is wrong.
  */
 export function sectionBounds(buf: Uint8Array, off: number): { start: number; end: number } | null {
+  const s = sectionSpan(buf, off);
+  if (!s || crc32Mpeg2(buf, s.start, s.end) !== 0) return null;
+  return s;
+}
+
+/** As sectionBounds, without checking the CRC (for comparing with a section already checked). */
+export function sectionSpan(buf: Uint8Array, off: number): { start: number; end: number } | null {
   if (!hasPusi(buf, off)) return null;
   const payload = payloadOffset(buf, off);
   if (payload < 0) return null;
@@ -71,8 +78,23 @@ export function sectionBounds(buf: Uint8Array, off: number): { start: number; en
   const sectionLength = ((buf[start + 1]! & 0x0f) << 8) | buf[start + 2]!;
   const end = start + 3 + sectionLength;
   if (sectionLength < 9 || end > packetEnd) return null;
-  if (crc32Mpeg2(buf, start, end) !== 0) return null;
   return { start, end };
+}
+
+/** Whether the packet at `off` starts exactly `section` (bytes of a section checked before). */
+export function repeatsSection(buf: Uint8Array, off: number, section: Uint8Array | null): boolean {
+  if (!section) return false;
+  const s = sectionSpan(buf, off);
+  if (!s || s.end - s.start !== section.length) return false;
+  for (let i = 0; i < section.length; i++) if (buf[s.start + i] !== section[i]) return false;
+  return true;
+}
+
+/** A copy of the section starting in the packet at `off` (after a parse said it is valid). */
+export function copySection(buf: Uint8Array, off: number): Uint8Array | null {
+  const s = sectionSpan(buf, off);
+  // A copy (Buffer#slice would alias the upstream's buffer).
+  return s ? Uint8Array.from(buf.subarray(s.start, s.end)) : null;
 }
 
 /** Parses the PAT section starting in the packet at `off`; null if absent or corrupt. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, type UpstreamValve } from '../../src/fanout/channel.ts';
 import type { PlayerSink } from '../../src/fanout/player-sink.ts';
+import type { OutChunk } from '../../src/fanout/out-chunk.ts';
 import { HlsSegmenter } from '../../src/fanout/hls-segmenter.ts';
 import { loadClip } from '../../src/ts/clip.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
@@ -18,8 +19,8 @@ class FakeSink implements PlayerSink {
   constructor(id: string) {
     this.id = id;
   }
-  write(packets: Buffer): void {
-    this.queued += packets.length;
+  write(chunk: OutChunk): void {
+    this.queued += chunk.length;
   }
   backlog(): number {
     return this.queued;

@@ -9,6 +9,8 @@ import { createLiveStream } from '../../src/ts/live-stream.ts';
 import { PACKET_SIZE, PAT_PID, hasPayload, isDiscontinuity, pidOf } from '../../src/ts/packet.ts';
 import { PACKET_PAT, PACKET_PMT, PACKET_RAP, ProgramTracker } from '../../src/ts/program-tracker.ts';
 import { checkStream, collect } from '../ts/stream-check.ts';
+import type { OutChunk } from '../../src/fanout/out-chunk.ts';
+import type { PlayerSink } from '../../src/fanout/player-sink.ts';
 
 HLS.setOptions({ strictMode: true });
 
@@ -106,6 +108,53 @@ describe('HlsSegmenter', () => {
     for (const s of segments.filter((x) => x.seq > seam.seq).slice(0, -1)) expect(firstPackets(s, 3)).toEqual([PACKET_PAT, PACKET_PMT, PACKET_RAP]);
     // Across the seam the bytes are one stream a player reads through.
     expect(checkStream(Buffer.concat(segments.map((s) => s.data))).problems).toEqual([]);
+  });
+
+  it('beside players sharing the channel\'s slabs: segments keep their own bytes (the slabs are reused under them), seams still cut, no slab kept for it', async () => {
+    /** A player whose socket takes everything at once; it records a copy of what it was sent. */
+    class Taker implements PlayerSink {
+      readonly parts: Buffer[] = [];
+      constructor(readonly id: string) {}
+      write(chunk: OutChunk): void {
+        for (let c: OutChunk | null = chunk; c; c = c.next) this.parts.push(Buffer.from(c.data));
+      }
+      backlog = () => 0;
+      flushed = () => 0;
+      drop(): void {}
+    }
+    const run = async (withHls: boolean) => {
+      const channel = new Channel({ id: 'c', bufferBytes: 16 * MiB });
+      const segments: HlsSegment[] = [];
+      const players = [new Taker('a'), new Taker('b'), new Taker('c')];
+      channel.beginUpstream();
+      for (const p of players) channel.attach(p);
+      if (withHls) channel.attach(new HlsSegmenter({ id: 'hls', targetMs: 2000, keep: 100, now: () => 0, onSegment: (x) => segments.push(x) }));
+      let most = 0;
+      const watch = (data: Buffer) => {
+        for (let off = 0; off < data.length; off += 20_000) {
+          channel.push(data.subarray(off, off + 20_000));
+          most = Math.max(most, channel.bufferedBytes);
+        }
+      };
+      watch(await liveBytes(10_000, 6 * MiB));
+      channel.flush();
+      channel.beginUpstream();
+      watch(await liveBytes(47_300, 6 * MiB));
+      channel.flush();
+      channel.close();
+      return { segments, most, sent: Buffer.concat(players[0]!.parts) };
+    };
+    const { segments, most, sent } = await run(true);
+    expect(segments.length).toBeGreaterThanOrEqual(8);
+    expect(segments.filter((s) => s.discontinuity).length).toBe(1);
+    expect(checkStream(Buffer.concat(segments.map((s) => s.data))).problems).toEqual([]);
+    // After its PAT and PMT copies, a segment is the very bytes the players were sent.
+    for (const s of segments.filter((x) => !x.discontinuity)) {
+      expect(firstPackets(s, 3)).toEqual([PACKET_PAT, PACKET_PMT, PACKET_RAP]);
+      expect(sent.indexOf(s.data.subarray(2 * PACKET_SIZE))).toBeGreaterThanOrEqual(0);
+    }
+    // The channel holds no more with the segmenter than without it.
+    expect(most).toBe((await run(false)).most);
   });
 
   it('renders a playlist hls-parser accepts: sliding window, one discontinuity at the seam, its sequence counted once it slid out', async () => {

@@ -149,6 +149,16 @@ describe('parseSimArgs', () => {
     expect(parseSimArgs(['--bitrate', '0']).options.bitrate).toBe(0);
   });
 
+  it('parses --chunk as bytes, sizes or whole packets, and refuses sizes out of range', () => {
+    expect(parseSimArgs(['--chunk', '1316']).options.chunkBytes).toBe(1316);
+    expect(parseSimArgs(['--chunk=16KiB']).options.chunkBytes).toBe(16_384);
+    expect(parseSimArgs(['--chunk', '64KiB']).options.chunkBytes).toBe(65_536);
+    expect(parseSimArgs(['--chunk', '7p']).options.chunkBytes).toBe(1316);
+    for (const bad of ['0', '0p', '2MiB', 'big', '-5', '1.5p']) {
+      expect(() => parseSimArgs(['--chunk', bad])).toThrow(SimUsageError);
+    }
+  });
+
   it('parses the pool, breaker and quirk flags into options (quirks as the control API names them)', () => {
     const { options } = parseSimArgs([
       '--max-active-replicas',

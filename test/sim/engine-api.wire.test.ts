@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { STAT_DL_AFTER_MS, simInfohashForId } from '../../src/sim/index.ts';
+import net from 'node:net';
 import { IH, IH2, dispatcher, engine, get, openPlayback, readSome, startSession, waitFor } from './helpers.ts';
 
 describe('fake engine: service endpoints', () => {
@@ -130,6 +131,22 @@ describe('fake engine: playback', () => {
     expect(data[0]).toBe(0x47);
     play.close();
   });
+
+  for (const [bitrate, chunkBytes] of [
+    [4_000_000, 1316],
+    [0, 16_384],
+  ] as const) {
+    it(`writes the body ${chunkBytes} bytes at a time (${bitrate ? 'paced' : 'unpaced'}): every HTTP chunk is exactly that size`, async () => {
+      const e = await engine({ bitrate, chunkBytes });
+      const s = await startSession(e.url, { infohash: IH, pid: '1' });
+      const hop = await request(s.playback_url, { dispatcher });
+      const path = String(hop.headers.location);
+      await hop.body.dump();
+      const sizes = await chunkSizes(new URL(path, e.url), 60, 20_000);
+      expect(sizes.length).toBe(60);
+      expect(new Set(sizes)).toEqual(new Set([chunkBytes]));
+    });
+  }
 
   it('allows one reader per session: a second concurrent reader gets a malformed answer and is counted', async () => {
     const e = await engine();
@@ -260,3 +277,41 @@ describe('fake engine: stat, stop, idle expiry', () => {
     expect(e.state().sessions[1]!.end_reason).toBe('expired');
   });
 });
+
+/** The sizes of the first `count` HTTP chunks of a chunked body, read off a raw socket. */
+function chunkSizes(url: URL, count: number, ms: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const timer = setTimeout(() => finish(new Error('timeout')), ms);
+    const sizes: number[] = [];
+    let buf = Buffer.alloc(0);
+    let inBody = false;
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(sizes);
+    };
+    socket.on('connect', () => socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`));
+    socket.on('error', (err) => finish(err));
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!inBody) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!/transfer-encoding: chunked/i.test(buf.subarray(0, end).toString('latin1'))) return finish(new Error('not chunked'));
+        buf = buf.subarray(end + 4);
+        inBody = true;
+      }
+      for (;;) {
+        const eol = buf.indexOf('\r\n');
+        if (eol < 0) return;
+        const size = parseInt(buf.subarray(0, eol).toString('latin1'), 16);
+        if (buf.length < eol + 2 + size + 2) return;
+        sizes.push(size);
+        buf = buf.subarray(eol + 2 + size + 2);
+        if (sizes.length === count) return finish();
+      }
+    });
+  });
+}

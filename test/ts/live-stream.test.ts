@@ -238,3 +238,55 @@ describe('createLiveStream: pacing', () => {
     expect([...pids].sort((a, b) => a - b)).toEqual([0x0000, 0x0011, 0x0100, 0x0101, 0x1000, NULL_PID]);
   });
 });
+
+describe('createLiveStream: fixed write size (an engine that writes N bytes at a time)', () => {
+  function pieces(s: LiveStream): { sizes: number[]; data: () => Buffer; bytes: () => number } {
+    const sizes: number[] = [];
+    const parts: Buffer[] = [];
+    s.on('data', (chunk: Buffer) => {
+      sizes.push(chunk.length);
+      parts.push(chunk);
+    });
+    return { sizes, data: () => Buffer.concat(parts), bytes: () => sizes.reduce((a, b) => a + b, 0) };
+  }
+
+  for (const chunkBytes of [1316, 16_384, 65_536]) {
+    it(`unpaced: the same bytes as the default, cut into pieces of exactly ${chunkBytes} (mid-packet too)`, async () => {
+      const whole = await collect(stream({ clock: systemClock, bitrate: 0, positionMs: T0 }), 400_000);
+      const s = stream({ clock: systemClock, bitrate: 0, positionMs: T0, chunkBytes });
+      const out = pieces(s);
+      while (out.bytes() < 300_000) await tick();
+      expect(new Set(out.sizes)).toEqual(new Set([chunkBytes]));
+      expect(out.data().equals(whole.subarray(0, out.bytes()))).toBe(true);
+      expect(s.bytesOut).toBe(out.bytes());
+    });
+  }
+
+  for (const chunkBytes of [1316, 16_384, 65_536]) {
+    it(`paced: a ${chunkBytes}-byte piece goes out once its last byte is due, never earlier, never a piece late`, async () => {
+      const clock = new ManualClock(T0);
+      const { positionMs, startTick } = positionAt(1000, 2, 2000);
+      const s = stream({ clock, bitrate: BITRATE, positionMs, burstMs: 2000, chunkBytes });
+      const out = pieces(s);
+      await tick();
+      let fired = 0;
+      for (let ms = 1; ms <= 3000; ms++) {
+        const before = out.sizes.length;
+        await clock.advanceAsync(1);
+        if (out.sizes.length > before) fired++;
+        const due = wireBytes(startTick, positionMs, ms);
+        // Whole pieces only; what is held back is less than one piece (plus the packet being due).
+        expect(out.bytes() % chunkBytes).toBe(0);
+        expect(out.bytes()).toBeLessThanOrEqual(due + PACKET_SIZE);
+        expect(due - out.bytes()).toBeLessThan(chunkBytes + 2 * PACKET_SIZE);
+        expect(clock.pending).toBe(1);
+      }
+      // Spread over time like the engine's writes, not bunched on a 20 ms tick.
+      const expected = (3 * BITRATE) / 8 / chunkBytes;
+      expect(fired).toBeGreaterThanOrEqual(Math.floor(expected * 0.9));
+      const whole = out.data();
+      const aligned = whole.subarray(0, whole.length - (whole.length % PACKET_SIZE));
+      expect(checkStream(aligned).problems).toEqual([]);
+    });
+  }
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_PATH } from '../../src/ts/clip.ts';
 import { PACKET_SIZE, pidOf } from '../../src/ts/packet.ts';
+import { crc32Mpeg2 } from '../../src/ts/crc32.ts';
 import {
   PACKET_PAT,
   PACKET_PMT,
@@ -81,6 +82,35 @@ describe('ProgramTracker on the fixture clip', () => {
     expect(tracker.classify(pat, 0)).toBe(PACKET_PAT);
     pat[10] = pat[10]! ^ 0x01;
     expect(tracker.classify(pat, 0)).toBe(0);
+  });
+
+  it('takes a repeated PAT or PMT from its bytes, and still learns a changed one or refuses a damaged one', () => {
+    const tracker = new ProgramTracker();
+    tracker.scan(clip);
+    const program = tracker.program!;
+    const patAt = [...Array(clip.length / PACKET_SIZE).keys()].map((i) => i * PACKET_SIZE).find((o) => pidOf(clip, o) === 0)!;
+    const pmtAt = [...Array(clip.length / PACKET_SIZE).keys()].map((i) => i * PACKET_SIZE).find((o) => pidOf(clip, o) === 0x1000)!;
+    const pat = Buffer.from(clip.subarray(patAt, patAt + PACKET_SIZE));
+    const pmt = Buffer.from(clip.subarray(pmtAt, pmtAt + PACKET_SIZE));
+    // Another continuity counter, the same section: a repeat.
+    pat[3] = (pat[3]! & 0xf0) | ((pat[3]! + 5) & 0x0f);
+    expect(tracker.classify(pat, 0)).toBe(PACKET_PAT);
+    expect(tracker.classify(pmt, 0)).toBe(PACKET_PMT);
+    expect(tracker.program).toBe(program);
+    // The audio stream becomes MP2 (a new PMT version with a valid CRC): learnt at once.
+    const changed = Buffer.from(pmt);
+    const start = 5 + changed[4]!;
+    const end = start + 3 + (((changed[start + 1]! & 0x0f) << 8) | changed[start + 2]!);
+    const audio = changed.indexOf(Buffer.from([0x0f, 0xe1, 0x01]), start);
+    changed[audio] = 0x03;
+    changed.writeUInt32BE(crc32Mpeg2(changed, start, end - 4) >>> 0, end - 4);
+    expect(tracker.classify(changed, 0)).toBe(PACKET_PMT);
+    expect(tracker.program!.streams.find((s) => s.pid === 0x101)).toMatchObject({ kind: 'audio', codec: 'mp2' });
+    // A repeat damaged on the way (its CRC no longer matches) is neither flagged nor learnt.
+    const damaged = Buffer.from(changed);
+    damaged[audio] = 0x0f;
+    expect(tracker.classify(damaged, 0)).toBe(0);
+    expect(tracker.program!.streams.find((s) => s.pid === 0x101)?.codec).toBe('mp2');
   });
 
   it('starts over after reset', () => {

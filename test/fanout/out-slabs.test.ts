@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Channel } from '../../src/fanout/channel.ts';
+import { OutSlabs } from '../../src/fanout/out-slabs.ts';
+import type { OutChunk } from '../../src/fanout/out-chunk.ts';
+import type { PlayerSink } from '../../src/fanout/player-sink.ts';
+import { createLiveStream } from '../../src/ts/live-stream.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { PACKET_SIZE } from '../../src/ts/packet.ts';
+import { frameChunk } from '../../src/server/chunked-body.ts';
+
+/** The bytes of one HTTP/1.1 chunk: `<hex>\r\n<data>\r\n`. */
+function unframe(framed: Buffer): Buffer {
+  const eol = framed.indexOf('\r\n');
+  const size = parseInt(framed.subarray(0, eol).toString('latin1'), 16);
+  expect(eol).toBeGreaterThan(0);
+  expect(framed.length).toBe(eol + 2 + size + 2);
+  expect(framed.subarray(eol + 2 + size).toString('latin1')).toBe('\r\n');
+  return framed.subarray(eol + 2, eol + 2 + size);
+}
+
+/**
+ * A player socket as Node's is: it keeps the views it was given (no copy) until it sends
+ * them, a little at a time when told. Next to each view it keeps a copy made at write time:
+ * what a per-player queue of private buffers would have sent. The two must never differ.
+ */
+class QueueSink implements PlayerSink {
+  readonly id: string;
+  private queue: Array<{ view: Buffer; copy: Buffer; off: number }> = [];
+  private queued = 0;
+  private taken = 0;
+  dead = false;
+  /** The packets this socket sent, in order (unframed), and what the private copies would have. */
+  readonly sent: Buffer[] = [];
+  readonly expected: Buffer[] = [];
+  constructor(id: string) {
+    this.id = id;
+  }
+  write(chunk: OutChunk): void {
+    if (this.dead) return;
+    for (let c: OutChunk | null = chunk; c; c = c.next) {
+      // A chunk not in a slab (a lone player's, a joiner's first, partial one) goes out as it is framed around.
+      const view = c.framed ?? frameChunk(c.data);
+      this.queue.push({ view, copy: Buffer.from(view), off: 0 });
+      this.queued += view.length;
+    }
+  }
+  backlog(): number {
+    return this.dead ? 0 : this.queued;
+  }
+  flushed(): number {
+    return this.taken;
+  }
+  drop(): void {
+    // A dropped player's socket is reset: what it had queued is never sent.
+    this.dead = true;
+    this.queue = [];
+    this.queued = 0;
+  }
+  /** The socket sends up to `n` bytes, reading the views as they are now. */
+  take(n: number): void {
+    if (n === Infinity) n = this.queued;
+    while (n > 0 && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const k = Math.min(n, head.view.length - head.off);
+      head.off += k;
+      n -= k;
+      this.queued -= k;
+      this.taken += k;
+      if (head.off === head.view.length) {
+        this.queue.shift();
+        this.sent.push(Buffer.from(head.view));
+        this.expected.push(head.copy);
+      }
+    }
+  }
+  takeAll(): void {
+    this.take(this.queued);
+  }
+}
+
+/** `seconds` of a 4 Mbit/s stream as the simulated engine sends it (null packets and all). */
+async function stream(seconds: number): Promise<Buffer> {
+  const clock = new ManualClock(1_700_000_000_000);
+  const live = createLiveStream({ clock, bitrate: 4_000_000, positionMs: clock.now(), burstMs: 0 });
+  const parts: Buffer[] = [];
+  live.on('data', (c: Buffer) => parts.push(c));
+  await new Promise((resolve) => setImmediate(resolve));
+  await clock.advanceAsync(seconds * 1000);
+  live.destroy();
+  return Buffer.concat(parts);
+}
+
+type Op =
+  | { op: 'feed'; bytes: number }
+  | { op: 'attach'; speed: number }
+  | { op: 'detach'; who: number }
+  | { op: 'reattach'; who: number }
+  | { op: 'speed'; who: number; speed: number }
+  | { op: 'seam' };
+
+/** Bytes a player's socket sends after each upstream chunk: none (frozen) to all it has. */
+const speed = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60_000 }), fc.constant(Infinity));
+
+// Players fall behind by more than the replay window (their sockets still hold bytes of slabs
+// the window let go), leave and come back with bytes queued, get dropped past their bound.
+const ops = fc.array(
+  fc.oneof(
+    { weight: 12, arbitrary: fc.record({ op: fc.constant('feed' as const), bytes: fc.integer({ min: 1, max: 70_000 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('attach' as const), speed }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('detach' as const), who: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('reattach' as const), who: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('speed' as const), who: fc.nat(), speed }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('seam' as const) }) },
+  ),
+  { minLength: 60, maxLength: 150, size: 'max' },
+);
+
+describe('OutSlabs', () => {
+  const packets = (n: number, fill: number) => Buffer.alloc(n * PACKET_SIZE, fill);
+  const bytesOf = (c: OutChunk) => Buffer.concat([c.data, ...(c.next ? [c.next.data] : [])]);
+
+  it('frames what it copies as one HTTP/1.1 chunk, the data a view inside the framing', () => {
+    const slabs = new OutSlabs(() => Infinity, 4096);
+    const a = packets(2, 1);
+    const b = packets(1, 2);
+    const out = slabs.put([a, b]);
+    expect(out.next).toBeNull();
+    expect(out.data.equals(Buffer.concat([a, b]))).toBe(true);
+    expect(unframe(out.framed!).equals(out.data)).toBe(true);
+    expect(out.framed!.buffer).toBe(out.data.buffer);
+    expect(out.framed!.subarray(0, 5).toString('latin1')).toBe('234\r\n');
+    expect(() => slabs.put([Buffer.alloc(0)])).toThrow(RangeError);
+  });
+
+  it('fills a slab to the last whole packet and goes on in the next one, each part framed on its own', () => {
+    const slabs = new OutSlabs(() => Infinity, 4096);
+    const first = slabs.put([packets(3, 1)]);
+    const input = [packets(10, 2), packets(10, 3)];
+    const split = slabs.put(input);
+    expect(split.next).not.toBeNull();
+    expect(split.data.buffer).toBe(first.data.buffer);
+    expect(split.next!.data.buffer).not.toBe(first.data.buffer);
+    expect(split.next!.seq).toBeGreaterThan(split.seq);
+    for (const part of [split, split.next!]) {
+      expect(part.data.length % PACKET_SIZE).toBe(0);
+      expect(unframe(part.framed!).equals(part.data)).toBe(true);
+    }
+    expect(bytesOf(split).equals(Buffer.concat(input))).toBe(true);
+    expect(split.length).toBe(20 * PACKET_SIZE);
+    // Larger than a whole slab: what does not fit gets memory of its own.
+    const big = slabs.put([packets(40, 4)]);
+    expect(bytesOf(big).equals(packets(40, 4))).toBe(true);
+    for (let c: OutChunk | null = big; c; c = c.next) expect(unframe(c.framed!).equals(c.data)).toBe(true);
+  });
+
+  it('reuses a slab only once nothing older than the oldest in use is left, and then allocates nothing', () => {
+    let oldest = 0;
+    const slabs = new OutSlabs(() => oldest, 2 * (15 * PACKET_SIZE + 10));
+    const seen = new Set<ArrayBufferLike>();
+    const chunks: OutChunk[] = [];
+    for (let i = 0; i < 40; i++) {
+      const c = slabs.put([packets(15, i)]);
+      chunks.push(c);
+      seen.add(c.data.buffer);
+    }
+    // Everything pinned at slab 0: every chunk kept its bytes, two to a slab.
+    chunks.forEach((c, i) => expect(c.data.every((v) => v === i)).toBe(true));
+    expect(seen.size).toBe(20);
+    oldest = Infinity;
+    for (let i = 0; i < 100; i++) {
+      const c = slabs.put([packets(15, i)]);
+      // In steady state the same slabs go round.
+      expect(seen.has(c.data.buffer)).toBe(true);
+      expect(c.data.every((v) => v === i)).toBe(true);
+    }
+  });
+});
+
+describe('Channel over reused slabs', () => {
+  const STREAM = stream(6);
+
+  it('every socket sends exactly what a private copy per player would have sent, whenever it sends it', async () => {
+    const data = await STREAM;
+    fc.assert(
+      fc.property(ops, fc.integer({ min: 512 * 1024, max: 16 * 1024 * 1024 }), (steps, bufferBytes) => {
+        const channel = new Channel({ id: 'c', bufferBytes });
+        channel.beginUpstream();
+        const players: Array<{ sink: QueueSink; speed: number }> = [];
+        let at = 0;
+        for (const s of steps) {
+          if (s.op === 'feed') {
+            // Upstream chunks of any size, cut anywhere (as an engine writes); fresh buffers each.
+            const n = Math.min(s.bytes, data.length - at);
+            if (n <= 0) at = 0;
+            else {
+              channel.push(Buffer.from(data.subarray(at, at + n)));
+              at += n;
+            }
+            for (const p of players) p.sink.take(p.speed);
+          } else if (s.op === 'attach') {
+            const sink = new QueueSink(`p${players.length}`);
+            players.push({ sink, speed: s.speed });
+            channel.attach(sink);
+          } else if (s.op === 'seam') {
+            channel.beginUpstream();
+          } else if (players.length > 0) {
+            const p = players[s.who % players.length]!;
+            if (s.op === 'detach') channel.detach(p.sink);
+            else if (s.op === 'reattach') channel.attach(p.sink);
+            else p.speed = s.speed;
+          }
+        }
+        for (const { sink } of players) sink.takeAll();
+        for (const { sink: p } of players) {
+          expect(p.sent.length).toBe(p.expected.length);
+          expect(p.sent.findIndex((b, i) => !b.equals(p.expected[i]!))).toBe(-1);
+          for (const framed of p.sent) expect(unframe(framed).length % PACKET_SIZE).toBe(0);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a player that left with bytes queued (held, or on its way out) still sends them intact', async () => {
+    const data = await STREAM;
+    const channel = new Channel({ id: 'c', bufferBytes: 16 * 1024 * 1024 });
+    channel.beginUpstream();
+    const gone = new QueueSink('gone');
+    // Two that stay: several players keep the channel writing from its slabs.
+    const stay = [new QueueSink('a'), new QueueSink('b')];
+    channel.attach(gone);
+    for (const p of stay) channel.attach(p);
+    let at = 0;
+    const feed = (bytes: number) => {
+      for (const end = at + bytes; at < end; at += 16_384) {
+        channel.push(Buffer.from(data.subarray(at, at + 16_384)));
+        for (const p of stay) p.takeAll();
+      }
+    };
+    feed(600_000);
+    // Its socket takes nothing for a while, then it leaves the channel (a recovery holds it).
+    channel.detach(gone);
+    // Several replay windows later, every slab it was written from would have gone round.
+    feed(2_000_000);
+    gone.takeAll();
+    for (const p of [gone, ...stay]) {
+      expect(p.sent.length).toBeGreaterThan(10);
+      expect(p.sent.findIndex((b, i) => !b.equals(p.expected[i]!))).toBe(-1);
+    }
+  });
+
+  it('holds at most 1.5× its largest replay window while its players keep up, whatever the engine write size', async () => {
+    const data = await STREAM;
+    for (const size of [1316, 16_384, 65_536]) {
+      const channel = new Channel({ id: 'c', bufferBytes: 4 * 1024 * 1024 });
+      channel.beginUpstream();
+      const players = Array.from({ length: 20 }, (_, i) => new QueueSink(`p${i}`));
+      for (const p of players) channel.attach(p);
+      let buffered = 0;
+      let window = 0;
+      for (let round = 0; round < 3; round++) {
+        for (let at = 0; at + size <= data.length; at += size) {
+          channel.push(Buffer.from(data.subarray(at, at + size)));
+          for (const p of players) p.takeAll();
+          buffered = Math.max(buffered, channel.bufferedBytes);
+          window = Math.max(window, channel.windowBytes);
+        }
+      }
+      // A GOP of a 4 Mbit/s stream, and the slabs around it: the one being filled, one spare.
+      expect(window).toBeGreaterThan(400_000);
+      expect(buffered / window).toBeLessThan(1.5);
+    }
+  });
+});
