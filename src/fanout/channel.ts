@@ -280,7 +280,9 @@ export class Channel {
       const replay = this.window.replay();
       for (const sink of this.waiting) {
         this.waiting.delete(sink);
-        const place = seat();
+        // A player that left and came back keeps the pins of what its socket still holds.
+        const place = this.departed.get(sink) ?? seat();
+        this.departed.delete(sink);
         let backlog = 0;
         for (const part of replay) if ((backlog = this.send(sink, place, part)) < 0) break;
         if (backlog < 0) continue;

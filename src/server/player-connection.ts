@@ -189,8 +189,11 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
       }
       return;
     }
-    this.written += chunk.length;
-    this.res.write(chunk.data);
+    // Node frames each part itself (a response not yet given its socket: pipelined behind another).
+    for (let part: OutChunk | null = chunk; part; part = part.next) {
+      this.written += part.data.length;
+      this.res.write(part.data);
+    }
   }
 
   /** One chunk that needs no framing of its own (in a slab, or an HTTP/1.0 body). */
@@ -201,6 +204,10 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
   }
 
   backlog(): number {
+    // A finished player holds nothing: its socket is destroyed at the finish, and a response
+    // that never got its socket (pipelined behind an endless one) keeps its queue's count for
+    // ever — counted, it would pin the channel's slabs for the rest of the channel's life.
+    if (this.finished) return 0;
     // The response's own queue is empty once the body goes to the socket; a destroyed
     // socket sends nothing more (its queue is neither memory to count nor bytes to wait for).
     if (this.body) return this.body.destroyed ? 0 : this.body.writableLength;
