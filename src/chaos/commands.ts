@@ -11,19 +11,29 @@ import { CHANNELS } from './world.ts';
 
 export interface Model {
   players: number;
+  /** Virtual time the run has covered so far. */
+  elapsedMs: number;
+  /** No command starts once the run has covered this much (a long run's 30 minutes). */
+  capMs: number;
 }
 
 export type Cmd = fc.AsyncCommand<Model, ChaosWorld, false>;
 
 /** A command's action plus a short settle, so the system reacts before the next one. */
-abstract class Base implements Cmd {
+export abstract class Base implements Cmd {
   abstract toString(): string;
-  check(_m: Readonly<Model>): boolean {
+  check(m: Readonly<Model>): boolean {
+    return m.elapsedMs < m.capMs && this.applies(m);
+  }
+  /** Whether the command makes sense in this model (beyond the time cap). */
+  protected applies(_m: Readonly<Model>): boolean {
     return true;
   }
   async run(m: Model, w: ChaosWorld): Promise<void> {
+    const from = w.clock.now();
     await this.act(m, w);
     await w.advance(200);
+    m.elapsedMs += w.clock.now() - from;
   }
   protected abstract act(m: Model, w: ChaosWorld): Promise<void>;
 }
@@ -44,7 +54,7 @@ class Leave extends Base {
   constructor(readonly index: number) {
     super();
   }
-  override check(m: Readonly<Model>) {
+  protected override applies(m: Readonly<Model>) {
     return m.players > 0;
   }
   protected async act(_m: Model, w: ChaosWorld) {
@@ -195,7 +205,8 @@ class RestartAcerelay extends Base {
   }
 }
 
-export interface CommandWeights {
+/** The single-player commands' weights (their arbitraries come first, in this order). */
+export interface ClassicWeights {
   join: number;
   leave: number;
   wait: number;
@@ -209,7 +220,8 @@ export interface CommandWeights {
   restart: number;
 }
 
-export const DEFAULT_WEIGHTS: CommandWeights = {
+/** The mix the harness had before crowds: at most a handful of players per run. */
+export const CLASSIC_WEIGHTS: ClassicWeights = {
   join: 6,
   leave: 3,
   wait: 4,
@@ -223,7 +235,7 @@ export const DEFAULT_WEIGHTS: CommandWeights = {
   restart: 1,
 };
 
-export function commandArbitraries(weights: CommandWeights = DEFAULT_WEIGHTS): Array<fc.Arbitrary<Cmd>> {
+export function classicArbitraries(weights: ClassicWeights): Array<fc.Arbitrary<Cmd>> {
   const w = (arb: fc.Arbitrary<Cmd>, n: number) => Array.from({ length: n }, () => arb);
   return [
     ...w(fc.integer({ min: 0, max: CHANNELS.length - 1 }).map((c) => new Join(c)), weights.join),
