@@ -14,8 +14,10 @@ Flags:
   --window D          measured window per run (default 3s quick, 5s full)
   --warmup D          time after the players' first bytes before the window (default 1.5s)
   --targets LIST      comma list of engine,acerelay,nginx,pipe (default all)
-  --scenarios LIST    comma list of unpaced,fanout,multi,join (default all)
+  --scenarios LIST    comma list of unpaced,fanout,multi,join,hls (default all)
   --players LIST      fan-out sizes, e.g. 1,10,100 (overrides the default list)
+  --hls-clients LIST  HLS clients polling one channel through acerelay (default 100,1000);
+                      each size also gets acerelay's TS fan-out row for comparison
   --cpu-prof          also profile acerelay under the largest fan-out (V8 --cpu-prof)
                       and summarise where its time goes (within the measured window)
   --cpu-prof-on S     profile under "fanout" (default), "multi" (50 channels × 4) or
@@ -25,7 +27,7 @@ Flags:
   --help              this text
 `;
 
-export type ScenarioName = 'unpaced' | 'fanout' | 'multi' | 'join';
+export type ScenarioName = 'unpaced' | 'fanout' | 'multi' | 'join' | 'hls';
 export type TargetName = 'engine' | 'acerelay' | 'nginx' | 'pipe';
 
 export interface BenchArgs {
@@ -37,6 +39,7 @@ export interface BenchArgs {
   targets: TargetName[];
   scenarios: ScenarioName[];
   players: number[];
+  hlsClients: number[];
   cpuProf: boolean;
   cpuProfOn: 'fanout' | 'multi' | 'unpaced';
   docs: string | null;
@@ -48,7 +51,7 @@ export class BenchUsageError extends Error {
 }
 
 const TARGETS: TargetName[] = ['engine', 'acerelay', 'nginx', 'pipe'];
-const SCENARIOS: ScenarioName[] = ['unpaced', 'fanout', 'multi', 'join'];
+const SCENARIOS: ScenarioName[] = ['unpaced', 'fanout', 'multi', 'join', 'hls'];
 
 function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -65,6 +68,13 @@ function unit<T>(flag: string, value: string, parse: (v: string) => T): T {
   }
 }
 
+function counts(flag: string, value: string): number[] {
+  return value.split(',').map((s) => {
+    if (!/^\d+$/.test(s.trim()) || Number(s) < 1) throw new BenchUsageError(`${flag}: "${s}" is not a whole number ≥ 1`);
+    return Number(s);
+  });
+}
+
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const out: BenchArgs = {
     help: false,
@@ -75,6 +85,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     targets: TARGETS,
     scenarios: SCENARIOS,
     players: [],
+    hlsClients: [100, 1000],
     cpuProf: false,
     cpuProfOn: 'fanout',
     docs: 'docs/benchmarks.md',
@@ -126,14 +137,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--scenarios':
         out.scenarios = list(name, value(), SCENARIOS);
         break;
-      case '--players': {
-        const v = value();
-        out.players = v.split(',').map((s) => {
-          if (!/^\d+$/.test(s.trim()) || Number(s) < 1) throw new BenchUsageError(`--players: "${s}" is not a whole number ≥ 1`);
-          return Number(s);
-        });
+      case '--players':
+        out.players = counts(name, value());
         break;
-      }
+      case '--hls-clients':
+        out.hlsClients = counts(name, value());
+        break;
       case '--docs': {
         const v = value();
         out.docs = v === 'none' ? null : v;

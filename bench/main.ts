@@ -47,6 +47,7 @@ export async function runBench(argv: string[]): Promise<void> {
     unpaced: [],
     unpacedRounds: {},
     fanout: [],
+    hls: [],
     multi: null,
     join: null,
     profile: null,
@@ -97,6 +98,20 @@ export async function runBench(argv: string[]): Promise<void> {
           for (const t of targets) results.multi.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
         }
         if (args.scenarios.includes('join')) await joins(run, targets);
+        const relay = targets.find((t) => t.name === 'acerelay');
+        if (args.scenarios.includes('hls') && relay) {
+          for (const n of args.hlsClients) {
+            log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} HLS client(s) through acerelay`);
+            const hls = await run.hls(sim, relay, n);
+            // The TS fan-out of the same size beside it (measured above, or now).
+            let ts = results.fanout.find((r) => r.players === n)?.results.find((r) => r.target === 'acerelay') ?? null;
+            if (!ts) {
+              log(`  (acerelay's TS fan-out to ${n} for comparison)`);
+              ts = await run.streams(sim, relay, 1, n, rate, args.windowMs);
+            }
+            results.hls.push({ clients: n, hls, ts });
+          }
+        }
       });
     }
     if (args.cpuProf) await profile(run, stamp);

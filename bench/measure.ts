@@ -34,6 +34,8 @@ export interface StreamsSpec {
   windowMs: number;
   batch: number;
   batchGapMs: number;
+  /** HLS clients polling the channel's playlist instead of TS players. */
+  hls?: { pollMs: number; targetMs: number };
 }
 
 export interface ProxyFigures {
@@ -87,6 +89,7 @@ export async function measureStreams(client: LoadClient, spec: StreamsSpec): Pro
     batchGapMs: spec.batchGapMs,
     timeoutMs: 15_000,
     rate: spec.rate,
+    ...(spec.hls ? { hls: spec.hls } : {}),
   });
   await sleep(spec.warmupMs);
 

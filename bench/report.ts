@@ -21,6 +21,8 @@ export interface BenchResults {
   /** Every round's MB/s per target. */
   unpacedRounds: Record<string, number[]>;
   fanout: Array<{ players: number; results: StreamsResult[] }>;
+  /** HLS clients on one channel through acerelay, with acerelay's TS fan-out of the same size. */
+  hls: Array<{ clients: number; hls: StreamsResult; ts: StreamsResult | null }>;
   multi: { channels: number; perChannel: number; results: StreamsResult[] } | null;
   join: { trials: number; cold: Record<string, TtfbResult>; warm: TtfbResult | null } | null;
   profile: { label: string; run: StreamsResult; file: string; summary: ProfileSummary } | null;
@@ -144,6 +146,29 @@ export function renderMarkdown(res: BenchResults): string {
     L.push('');
   }
 
+  if (res.hls?.length) {
+    L.push(`## HLS: clients polling one channel at ${mbit} Mbit/s (acerelay)`, '');
+    L.push(
+      'Each client polls `/ace/manifest.m3u8` every half target duration (2 s segments, acerelay\'s default), starts at the newest',
+      'segment and fetches every new one, in order, on its own keep-alive connection. A segment is *in time* when it is in hand within',
+      'one target duration of the poll that first listed it; a client *got every segment in time* when, over the window, it missed',
+      'none and none was late. The TS row beside it is acerelay\'s own fan-out to as many TS players on one channel.',
+      '',
+    );
+    L.push(
+      '| clients | every segment in time | missed | late | segments per client | in hand after listed, p50 / p99 (ms) | MB/s delivered | proxy CPU-s per GB | TS fan-out CPU-s per GB (same N) | HLS / TS | load client CPU (cores) | notes |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const row of res.hls) {
+      const r = row.hls;
+      const h = r.window.hls;
+      L.push(
+        `| ${row.clients} | ${r.window.keepingUp}/${r.players} | ${h?.missed ?? dash} | ${h?.late ?? dash} | ${fmt(h?.segmentsPerClient, 0)} | ${fmt(r.window.lagMs.p50, 0)} / ${fmt(r.window.lagMs.p99, 0)} | ${fmt(r.mbPerS)} | ${fmt(r.proxy?.cpuPerGB, 2)} | ${fmt(row.ts?.proxy?.cpuPerGB, 2)} | ${ratio(r.proxy?.cpuPerGB, row.ts?.proxy?.cpuPerGB)} | ${fmt(r.clientCpuShare, 2)} | ${notesOf(r)} |`,
+      );
+    }
+    L.push('');
+  }
+
   if (res.multi) {
     L.push(`## ${res.multi.channels} channels × ${res.multi.perChannel} players at ${mbit} Mbit/s`, '', ...STREAM_HEAD);
     L.push(...streamRows(res.multi.results, String(res.multi.channels * res.multi.perChannel)));
@@ -201,6 +226,10 @@ export function renderMarkdown(res: BenchResults): string {
   for (const r of res.unpaced) label.set(r, `${r.target} unpaced`);
   for (const row of res.fanout) for (const r of row.results) label.set(r, `${r.target} × ${r.players}`);
   for (const r of res.multi?.results ?? []) label.set(r, `${r.target} 50×4`);
+  for (const row of res.hls ?? []) {
+    label.set(row.hls, `${row.hls.target} HLS × ${row.clients}`);
+    if (row.ts && !label.has(row.ts)) label.set(row.ts, `${row.ts.target} × ${row.ts.players}`);
+  }
   const all = [...label.keys()];
   const named = (rows: StreamsResult[], extra: (r: StreamsResult) => string = () => '') => rows.map((r) => `${label.get(r)}${extra(r)}`).join(', ');
   const clientBound = all.filter((r) => r.bottlenecks.includes('load client bound'));

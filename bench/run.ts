@@ -26,6 +26,8 @@ const SETTLE_MS = 1_500;
 const SETTLE_REFERENCE_MS = 500;
 /** Long enough for /proc's 10 ms ticks to say something about a nearly idle process. */
 const IDLE_SAMPLE_MS = 3_000;
+/** acerelay's default ACERELAY_HLS_SEGMENT: the bench runs it as configured out of the box. */
+export const HLS_SEGMENT_MS = 2_000;
 /** Throughput on a shared machine is noisy: the best of a few short interleaved rounds. */
 export const UNPACED_ROUNDS = 2;
 export const UNPACED_WINDOW_MS = 2_000;
@@ -113,6 +115,32 @@ export class Run {
 
   note(text: string): void {
     if (!this.results.notes.includes(text)) this.results.notes.push(text);
+  }
+
+  /**
+   * `clients` HLS clients on one channel through acerelay, each fetching every new segment.
+   * The window spans several segments (at least four target durations): a segment is the unit.
+   */
+  async hls(sim: SimService, t: Bound, clients: number): Promise<StreamsResult> {
+    const id = freshId();
+    const r = await measureStreams(this.client!, {
+      target: t.target,
+      proxy: t.proxy,
+      source: sim,
+      channels: Array.from({ length: clients }, () => id),
+      rate: this.args.bitrate / 8,
+      // A thousand clients fetching their first segment at once fall a few segments behind and
+      // catch up: the window starts once that has passed.
+      warmupMs: this.args.warmupMs + 4 * HLS_SEGMENT_MS,
+      windowMs: Math.max(this.args.windowMs, 4 * HLS_SEGMENT_MS),
+      batch: BATCH,
+      batchGapMs: BATCH_GAP_MS,
+      hls: { pollMs: HLS_SEGMENT_MS / 2, targetMs: HLS_SEGMENT_MS },
+    });
+    const h = r.window.hls;
+    log(`  ${t.name} HLS: ${r.mbPerS} MB/s, ${r.window.keepingUp}/${r.players} got every segment in time (missed ${h?.missed ?? '?'}, late ${h?.late ?? '?'}), segment in hand p99 ${r.window.lagMs.p99} ms after listed${r.proxy ? `, proxy ${r.proxy.cpuPerGB} CPU-s/GB` : ''}`);
+    await sleep(SETTLE_MS);
+    return r;
   }
 
   async streams(sim: SimService, t: Bound, channels: number, perChannel: number, rate: number, windowMs: number): Promise<StreamsResult> {

@@ -61,7 +61,7 @@ async function serve(argv: string[]): Promise<void> {
   handleSignals(acerelay, log);
   const url = await acerelay.listen();
   log.info(
-    { url, orchestrator: config.orchUrl ?? null, engine: config.orchUrl ? (config.engineUrl ?? null) : config.engineUrl },
+    { url, instance: config.instance, orchestrator: config.orchUrl ?? null, engine: config.orchUrl ? (config.engineUrl ?? null) : config.engineUrl },
     config.orchUrl ? 'acerelay serving (orchestrator mode)' : 'acerelay serving (single-engine mode)',
   );
 }

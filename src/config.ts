@@ -3,6 +3,7 @@
  * A flag beats the environment; an ACERELAY_* variable beats its acexy alias. Every problem
  * is reported with the name of the variable (or flag) that caused it.
  */
+import { hostname } from 'node:os';
 import { parseDuration, parseSize, formatDuration, formatSize, UnitError } from './units.ts';
 
 export interface Listen {
@@ -29,13 +30,20 @@ export interface Config {
   journalMaxBytes: number;
   adminToken: string | undefined;
   logLevel: string;
+  /** This instance's name: in every stream id it starts and in its stream_started labels. */
+  instance: string;
   statusIntervalMs: number;
   statusIntervalDegradedMs: number;
   statusIntervalHeldMs: number;
   statusTimeoutMs: number;
   probeIntervalMs: number;
+  orphanCheckIntervalMs: number;
   writeStallTimeoutMs: number;
   shutdownGraceMs: number;
+  hlsSegmentMs: number;
+  hlsWindow: number;
+  hlsIdleMs: number;
+  hlsFirstWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +63,8 @@ interface VarSpec {
   name: string;
   aliases?: string[];
   default: string | undefined;
+  /** How --help shows a default computed at start (e.g. the host name). */
+  defaultText?: string;
   parse: Parser;
   help: string;
   secret?: boolean;
@@ -107,6 +117,24 @@ function nonEmpty(value: string): string {
   return value;
 }
 
+/**
+ * An instance name goes into stream ids (`acerelay-<instance>-<uuid>`) and labels: letters,
+ * digits, `.`, `_` and `-`, as in a host name, at most 63.
+ */
+const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function instanceName(value: string): string {
+  const v = value.trim();
+  if (!INSTANCE.test(v)) throw new UnitError(`"${value}" is not an instance name (letters, digits, ".", "_", "-"; at most 63; e.g. acerelay-1)`);
+  return v;
+}
+
+/** The host name as an instance name (a container's is its id, or what compose's `hostname:` says). */
+export function defaultInstance(host: string = hostname()): string {
+  const name = host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? 'acerelay' : name;
+}
+
 function logLevel(value: string): string {
   const v = value.trim().toLowerCase();
   if (!LOG_LEVELS.includes(v)) throw new UnitError(`"${value}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -149,13 +177,19 @@ const SPECS: VarSpec[] = [
   { key: 'dataDir', name: 'ACERELAY_DATA_DIR', default: './data', parse: nonEmpty, help: 'the journal' },
   { key: 'journalRetentionMs', name: 'ACERELAY_JOURNAL_RETENTION', default: '7d', parse: positiveDuration, help: 'journal entries older than this are pruned' },
   { key: 'journalMaxBytes', name: 'ACERELAY_JOURNAL_MAX', default: '256MiB', parse: (t: string) => { const n = parseSize(t); if (n < 1024 * 1024) throw new UnitError(`"${t}" is less than 1MiB`); return n; }, help: 'the journal file is pruned (oldest first) to stay under this size' },
-  { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set', secret: true },
+  { key: 'hlsSegmentMs', name: 'ACERELAY_HLS_SEGMENT', default: '2s', parse: positiveDuration, help: 'HLS target segment duration (segments are cut at the first keyframe at or after it)' },
+  { key: 'hlsWindow', name: 'ACERELAY_HLS_WINDOW', default: '6', parse: positiveInt, help: 'HLS segments listed in the live playlist' },
+  { key: 'hlsIdleMs', name: 'ACERELAY_HLS_IDLE', aliases: ['ACEXY_M3U8_STREAM_TIMEOUT'], default: '30s', parse: positiveDuration, help: "a channel's HLS viewers count as gone after this without a playlist or segment request" },
+  { key: 'hlsFirstWaitMs', name: 'ACERELAY_HLS_FIRST_WAIT', default: '15s', parse: positiveDuration, help: 'longest a playlist request waits for the first segment (then 503 + Retry-After; the place in the queue is kept)' },
+  { key: 'adminToken', name: 'ACERELAY_ADMIN_TOKEN', default: undefined, parse: nonEmpty, help: 'protects /api, /inspector, /metrics when set; empty = unset (open)', secret: true, emptyIsUnset: true },
+  { key: 'instance', name: 'ACERELAY_INSTANCE', default: undefined, defaultText: 'the host name', parse: instanceName, help: 'this instance among several sharing one orchestrator: in its stream ids and stream_started labels' },
   { key: 'logLevel', name: 'ACERELAY_LOG_LEVEL', aliases: ['ACEXY_LOG_LEVEL'], default: 'info', parse: logLevel, help: `pino level: ${LOG_LEVELS.join(', ')}` },
   { key: 'statusIntervalMs', name: 'ACERELAY_STATUS_INTERVAL', default: '30s', parse: positiveDuration, help: 'orchestrator status poll while healthy', advanced: true },
   { key: 'statusIntervalDegradedMs', name: 'ACERELAY_STATUS_INTERVAL_DEGRADED', default: '10s', parse: positiveDuration, help: 'status poll while degraded', advanced: true },
   { key: 'statusIntervalHeldMs', name: 'ACERELAY_STATUS_INTERVAL_HELD', default: '2s', parse: positiveDuration, help: 'status poll while players are held (they resume as soon as a poll says so)', advanced: true },
   { key: 'statusTimeoutMs', name: 'ACERELAY_STATUS_TIMEOUT', default: '5s', parse: positiveDuration, help: 'a status answer slower than this counts as unknown', advanced: true },
   { key: 'probeIntervalMs', name: 'ACERELAY_PROBE_INTERVAL', default: '30s', parse: positiveDuration, help: 'least time between provisioning probes after a failed one', advanced: true },
+  { key: 'orphanCheckIntervalMs', name: 'ACERELAY_ORPHAN_CHECK_INTERVAL', default: '30s', parse: positiveDuration, help: "how often streams of other (or dead) instances are checked for an engine session that is gone", advanced: true },
   { key: 'writeStallTimeoutMs', name: 'ACERELAY_WRITE_STALL_TIMEOUT', default: '30s', parse: positiveDuration, help: 'a player whose socket accepts nothing for this long is dropped', advanced: true },
   { key: 'shutdownGraceMs', name: 'ACERELAY_SHUTDOWN_GRACE', default: '10s', parse: positiveDuration, help: 'on SIGTERM, time to end sessions and deliver their events', advanced: true },
 ];
@@ -182,7 +216,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): LoadedConfig
   const flags = parseFlags(argv);
   const values: Record<string, unknown> = {};
 
-  if (isTrue(env.ACEXY_M3U8)) throw new ConfigError('ACEXY_M3U8', 'HLS is not supported yet; unset ACEXY_M3U8 or set it to false');
+  if (isTrue(env.ACEXY_M3U8)) warnings.push('ACEXY_M3U8 is not needed: HLS is always on at /ace/manifest.m3u8 (beside /ace/getstream)');
   if (env.DEBUG_MODE !== undefined || env.DEBUG_LOG_DIR !== undefined) {
     warnings.push('DEBUG_MODE/DEBUG_LOG_DIR are ignored: use the inspector (/inspector) and the journal instead');
   }
@@ -238,6 +272,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): LoadedConfig
     if (acexy) values.engineUrl = url(acexy);
     else if (values.orchUrl === undefined) values.engineUrl = 'http://localhost:6878';
   }
+  values.instance ??= defaultInstance();
   return { config: values as unknown as Config, warnings };
 }
 
@@ -275,7 +310,7 @@ export function configHelp(env: NodeJS.ProcessEnv = {}): string {
     const current = env[spec.name] ?? spec.aliases?.map((a) => env[a]).find((v) => v !== undefined);
     const shown = spec.secret ? (current !== undefined ? 'set' : 'unset') : current !== undefined ? `now ${current}` : '';
     lines.push(`  ${flagFor(spec.name).padEnd(32)} ${spec.name}${aliases}`);
-    lines.push(`  ${''.padEnd(32)} ${spec.help}; default ${spec.default ?? 'unset'}${shown ? `; ${shown}` : ''}`);
+    lines.push(`  ${''.padEnd(32)} ${spec.help}; default ${spec.defaultText ?? spec.default ?? 'unset'}${shown ? `; ${shown}` : ''}`);
   };
   lines.push('Configuration (a flag beats its variable; ACERELAY_* beats the acexy alias):');
   SPECS.filter((s) => !s.advanced).forEach(row);
@@ -284,7 +319,7 @@ export function configHelp(env: NodeJS.ProcessEnv = {}): string {
   lines.push(
     '',
     'Also read: ACEXY_SCHEME + ACEXY_HOST + ACEXY_PORT (the engine URL), ACEXY_CONTAINER_ID (ignored),',
-    'ACEXY_M3U8=true (refused: HLS is not supported yet), DEBUG_MODE/DEBUG_LOG_DIR (ignored with a warning).',
+    'ACEXY_M3U8 (accepted with a warning: HLS is always on at /ace/manifest.m3u8), DEBUG_MODE/DEBUG_LOG_DIR (ignored with a warning).',
     'Durations: 500ms, 10s, 1m. Sizes: 4MiB, 4.2MiB, 4MB, bytes.',
   );
   return lines.join('\n');

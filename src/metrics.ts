@@ -15,6 +15,8 @@ export interface MetricSources {
   totals: ByteTotals;
   /** Whether the orchestrator accepts our API key (absent without an orchestrator). */
   orchestratorAuthOk?: () => boolean;
+  /** HLS: distinct clients seen within the idle time, and the bytes every window holds. */
+  hls?: () => { clients: number; windowBytes: number };
 }
 
 export class Metrics {
@@ -27,6 +29,7 @@ export class Metrics {
   readonly orchestratorEvents: Counter<'type' | 'result'>;
   readonly journalErrors: Counter;
   readonly journalAvailable: Gauge;
+  readonly hlsSegments: Counter;
 
   constructor(private sources: MetricSources | null = null) {
     const registers = [this.registry];
@@ -91,10 +94,26 @@ export class Metrics {
     });
     new Gauge({
       name: 'acerelay_clients',
-      help: 'Connected players',
+      help: 'Connected players: TS players, held ones included, and distinct HLS clients',
       registers,
       collect() {
         this.set(self.sources?.players() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'acerelay_hls_clients',
+      help: 'Distinct HLS clients (address + user agent) seen within ACERELAY_HLS_IDLE, over every channel',
+      registers,
+      collect() {
+        this.set(self.sources?.hls?.().clients ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'acerelay_hls_window_bytes',
+      help: "Bytes held in the channels' HLS windows (they count in ACERELAY_MEMORY_MAX)",
+      registers,
+      collect() {
+        this.set(self.sources?.hls?.().windowBytes ?? 0);
       },
     });
     new Gauge({
@@ -159,6 +178,7 @@ export class Metrics {
       labelNames: ['type', 'result'],
       registers,
     });
+    this.hlsSegments = new Counter({ name: 'acerelay_hls_segments_served_total', help: 'HLS segments served (their bytes count in acerelay_bytes_out_total)', registers });
     this.journalErrors = new Counter({ name: 'acerelay_journal_errors_total', help: 'Journal writes, and attempts to open it, that failed', registers });
     this.journalAvailable = new Gauge({
       name: 'acerelay_journal_available',

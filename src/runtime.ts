@@ -17,6 +17,10 @@ import { Outbox, type EventPort } from './core/event-outbox.ts';
 import type { ProvisionGate } from './core/provision-gate.ts';
 import type { BrokerPort } from './core/session-actors.ts';
 import { StreamReconciler } from './core/stream-reconciler.ts';
+import { OrphanReaper, type StatVerdict } from './core/orphan-reaper.ts';
+import { moveCrowdedSessions } from './core/engine-crowding.ts';
+import { instanceIds } from './core/ids.ts';
+import { isSessionGone } from './adapters/engine/errors.ts';
 import { OrchestratorAuth } from './core/orchestrator-auth.ts';
 import { isAuthRefusal, type OrchestratorError } from './adapters/orchestrator/errors.ts';
 import { JournalWriter } from './core/journal-writer.ts';
@@ -36,6 +40,7 @@ import { journalOrMemoryHistory, type SessionHistory } from './core/session-hist
 import { apiRoutes } from './server/routes/api.ts';
 import { inspectorRoutes } from './server/routes/inspector.ts';
 import { requireToken } from './server/auth.ts';
+import { HlsAudiences } from './server/hls-audiences.ts';
 
 export interface Acerelay {
   app: FastifyInstance;
@@ -48,9 +53,13 @@ export interface Acerelay {
   broker: EngineBroker;
   feed: StatusFeed;
   metrics: Metrics;
-  /** Every player's and /api/events viewer's backlog (write stall, ACERELAY_MEMORY_MAX). */
+  /** Every player's and /api/events viewer's backlog and every HLS window (write stall, ACERELAY_MEMORY_MAX). */
   monitor: SinkMonitor;
+  /** The channels' HLS audiences. */
+  hls: HlsAudiences;
   orchestrator: OrchestratorClient | null;
+  /** Ends the streams of instances that died (null without an orchestrator). */
+  orphans: OrphanReaper | null;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: no new players, every session stopped and announced, then the sockets. */
@@ -88,6 +97,13 @@ export interface PortHooks {
 
 const HOUSEKEEPING_MS = 500;
 const PRUNE_EVERY_MS = 3_600_000;
+/** The label naming the instance in every stream_started and provisioning call. */
+export const INSTANCE_LABEL = 'acerelay.instance';
+/**
+ * After a stream_started lands, the status is read again this much later: a start another
+ * instance made on the same engine in the same moment has landed by then (engine-crowding.ts).
+ */
+const CROWDING_RECHECK_MS = 3_000;
 
 export async function createAcerelay(config: Config, opts: RuntimeOptions): Promise<Acerelay> {
   const clock = opts.clock ?? systemClock;
@@ -116,7 +132,13 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   const totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
 
   const orchestrator = config.orchUrl
-    ? new OrchestratorClient({ baseUrl: config.orchUrl, apiKey: config.orchApiKey, readTimeoutMs: config.statusTimeoutMs, clock })
+    ? new OrchestratorClient({
+        baseUrl: config.orchUrl,
+        apiKey: config.orchApiKey,
+        readTimeoutMs: config.statusTimeoutMs,
+        clock,
+        streamLabels: { [INSTANCE_LABEL]: config.instance },
+      })
     : null;
   const auth = orchestrator ? new OrchestratorAuth(clock, log, config.orchApiKey !== undefined) : null;
   const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
@@ -158,7 +180,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         ? {
             provision: async () => {
               try {
-                const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true' } });
+                const r = await orchestrator.provision({ labels: { 'acerelay.provisioned': 'true', [INSTANCE_LABEL]: config.instance } });
                 metrics.provisions.inc({ result: 'ok' });
                 auth?.accepted();
                 return r;
@@ -184,6 +206,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
   );
   onStopLanded = () => broker.capacityChanged();
 
+  // The timers below stop with the process (stopTimers).
+  let recheck: TimerHandle | undefined;
+  let timersStopped = false;
   const outbox = orchestrator
     ? new Outbox({
         port: hooked(opts.ports?.orchestratorEvents, {
@@ -195,7 +220,20 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
         logger: log.child({ part: 'outbox' }),
         persistence: journal,
         maxBackoffMs: opts.outboxMaxBackoffMs,
-        onResult: (type, result) => metrics.orchestratorEvents.inc({ type, result }),
+        onResult: (type, result) => {
+          metrics.orchestratorEvents.inc({ type, result });
+          // Another instance may have chosen the same engine at the same moment: look now, and
+          // again once its stream_started has surely landed too (engine-crowding.ts).
+          if (type === 'stream_started' && result === 'ok') {
+            feed.kick();
+            if (recheck === undefined && !timersStopped) {
+              recheck = clock.setTimeout(() => {
+                recheck = undefined;
+                feed.kick();
+              }, CROWDING_RECHECK_MS);
+            }
+          }
+        },
         onAuthFailure: (err) => auth?.refused(err),
         onAuthOk: () => auth?.accepted(),
       })
@@ -212,11 +250,14 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       })
     : null;
 
+  // Filled in once the registry exists: our sessions that crowd an engine leave it.
+  let moveCrowded = (_engines: NonNullable<FeedState['engines']>): void => {};
   let lastBlocked: string | null = null;
   let lastFresh: FeedState = feed.current();
   let lastKind = lastFresh.kind;
   const feedSub = feed.state$.subscribe((state) => {
     broker.updateFeed(state);
+    if (state.kind === 'fresh' && state.engines) moveCrowded(state.engines);
     const code = state.kind === 'fresh' ? state.status?.provisioning.blocked?.code ?? null : null;
     if (code && code !== lastBlocked) metrics.provisioningBlocked.inc({ code });
     lastBlocked = code;
@@ -255,6 +296,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     queueMax: config.queueMax,
     bufferBytes: config.bufferBytes,
     broker: hooked(opts.ports?.broker, broker),
+    ids: instanceIds(config.instance),
     engine: enginePort,
     upstream: createUpstreamReader({
       engine: engineClient,
@@ -281,12 +323,45 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     }
     return ids;
   };
+  const ours = (id: string) => broker.isOurs(id) || journal.knowsStream(id);
+  moveCrowded = (engines) => void moveCrowdedSessions(theRegistry, engines, config.maxStreamsPerEngine, ours, log);
+
+  // Streams of an instance that died and never came back: ended by whoever finds them.
+  const reaper =
+    orchestrator && outbox
+      ? new OrphanReaper({
+          list: async () => (await orchestrator.streams({ status: 'started' })).map((s) => ({ id: s.id, containerId: s.containerId, statUrl: s.statUrl })),
+          engines: () => feed.current().engines ?? [],
+          stat: (url) => engineClient.stat(url).then((): StatVerdict => 'alive', (err: unknown): StatVerdict => (isSessionGone(err) ? 'gone' : 'unknown')),
+          isOurs: (id) => outbox.has(id) || ours(id) || runningStreams().has(id),
+          end: (s) => outbox.enqueue({ streamId: s.id, type: 'stream_ended', containerId: s.containerId, payload: { containerId: s.containerId, streamId: s.id, reason: 'proxy_restart' } }),
+          clock,
+          logger: log.child({ part: 'orphans' }),
+          confirmMs: config.orphanCheckIntervalMs,
+        })
+      : null;
+  let reaping: TimerHandle | undefined;
+  const reap = () => {
+    reaping = undefined;
+    void reaper!.check().finally(() => {
+      if (!timersStopped) reaping = clock.setTimeout(reap, config.orphanCheckIntervalMs);
+    });
+  };
+  if (reaper) reaping = clock.setTimeout(reap, config.orphanCheckIntervalMs);
 
   const keepAlive = new KeepAlive();
   const monitor = new SinkMonitor(config.writeStallTimeoutMs, config.memoryMaxBytes);
+  const hls = new HlsAudiences(registry, {
+    clock,
+    monitor,
+    log: log.child({ part: 'hls' }),
+    onDrop: (reason) => metrics.slowDrops.inc({ reason }),
+    settings: { segmentMs: config.hlsSegmentMs, window: config.hlsWindow, idleMs: config.hlsIdleMs, firstWaitMs: config.hlsFirstWaitMs },
+  });
   let housekeeping: TimerHandle | undefined;
   const tick = () => {
     keepAlive.tick(clock.now());
+    hls.sweep(clock.now());
     monitor.check(clock.now());
     theRegistry.contentFailures.sweep();
     housekeeping = clock.setTimeout(tick, HOUSEKEEPING_MS);
@@ -309,7 +384,8 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       }
       return out;
     },
-    players: () => theRegistry.playerCount,
+    players: () => theRegistry.playerCount - hls.audiences + hls.clients,
+    hls: () => ({ clients: hls.clients, windowBytes: hls.windowBytes }),
     queueDepth: () => theRegistry.heldCount,
     totals,
     ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
@@ -356,6 +432,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     metrics,
     logger: log,
     metricsGuard: requireToken(config.adminToken),
+    hls: { audiences: hls, totals, onSegment: () => metrics.hlsSegments.inc() },
     plugins: [
       apiRoutes({ ...views, monitor }),
       inspectorRoutes(views),
@@ -364,8 +441,11 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
 
   let closing: Promise<boolean> | null = null;
   const stopTimers = () => {
+    timersStopped = true;
     if (housekeeping !== undefined) clock.clearTimeout(housekeeping);
     if (pruning !== undefined) clock.clearTimeout(pruning);
+    if (reaping !== undefined) clock.clearTimeout(reaping);
+    if (recheck !== undefined) clock.clearTimeout(recheck);
   };
   return {
     app,
@@ -379,7 +459,9 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     feed,
     metrics,
     monitor,
+    hls,
     orchestrator,
+    orphans: reaper,
     async listen() {
       const address = await app.listen({ host: config.listen.host ?? '::', port: config.listen.port });
       return address.replace('[::]', '127.0.0.1').replace('[::1]', '127.0.0.1');

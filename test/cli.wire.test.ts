@@ -13,7 +13,7 @@ describe('configuration errors exit 2 with the variable named', () => {
     [{ ACERELAY_LISTEN: 'everywhere' }, [], 'ACERELAY_LISTEN'],
     [{}, ['--max-wait', '30s'], '--max-wait'],
     [{}, ['--hold-max', 'x'], 'ACERELAY_HOLD_MAX'],
-    [{ ACEXY_M3U8: 'true' }, [], 'HLS is not supported yet'],
+    [{ ACERELAY_HLS_WINDOW: 'six' }, [], 'ACERELAY_HLS_WINDOW'],
   ])('%j %j', async (env, args, named) => {
     const child = runAcerelay(['serve', ...args], env);
     expect(await child.exited).toBe(2);
@@ -30,11 +30,24 @@ test('--help lists every variable and never echoes a secret', async () => {
   const child = runAcerelay(['--help'], { ACERELAY_ORCH_APIKEY: 'sekrit-key-123', ACERELAY_ADMIN_TOKEN: 'tok-456' });
   expect(await child.exited).toBe(0);
   const out = child.stdout();
-  for (const name of ['ACERELAY_LISTEN', 'ACERELAY_ORCH_URL', 'ACERELAY_ORCH_APIKEY', 'ACERELAY_ENGINE_URL', 'ACERELAY_MAX_STREAMS_PER_ENGINE', 'ACERELAY_EMPTY_TIMEOUT', 'ACERELAY_NO_RESPONSE_TIMEOUT', 'ACERELAY_BUFFER', 'ACERELAY_MEMORY_MAX', 'ACERELAY_HOLD_MAX', 'ACERELAY_QUEUE_MAX', 'ACERELAY_LINGER', 'ACERELAY_PROVISION_CONCURRENCY', 'ACERELAY_DATA_DIR', 'ACERELAY_ADMIN_TOKEN', 'ACERELAY_LOG_LEVEL', 'ACEXY_LISTEN_ADDR', 'ACEXY_ORCH_URL']) {
+  for (const name of ['ACERELAY_LISTEN', 'ACERELAY_ORCH_URL', 'ACERELAY_ORCH_APIKEY', 'ACERELAY_ENGINE_URL', 'ACERELAY_MAX_STREAMS_PER_ENGINE', 'ACERELAY_EMPTY_TIMEOUT', 'ACERELAY_NO_RESPONSE_TIMEOUT', 'ACERELAY_BUFFER', 'ACERELAY_MEMORY_MAX', 'ACERELAY_HOLD_MAX', 'ACERELAY_QUEUE_MAX', 'ACERELAY_LINGER', 'ACERELAY_PROVISION_CONCURRENCY', 'ACERELAY_DATA_DIR', 'ACERELAY_ADMIN_TOKEN', 'ACERELAY_LOG_LEVEL', 'ACERELAY_HLS_SEGMENT', 'ACERELAY_HLS_WINDOW', 'ACERELAY_HLS_IDLE', 'ACERELAY_HLS_FIRST_WAIT', 'ACEXY_M3U8_STREAM_TIMEOUT', 'ACERELAY_INSTANCE', 'ACERELAY_ORPHAN_CHECK_INTERVAL', 'ACEXY_LISTEN_ADDR', 'ACEXY_ORCH_URL']) {
     expect(out).toContain(name);
   }
   expect(out).not.toContain('sekrit-key-123');
   expect(out).not.toContain('tok-456');
+});
+
+test('ACEXY_M3U8=true is accepted with a warning naming it, and acerelay serves', async () => {
+  const sim = await startSimulator({ port: 0 });
+  const child = runAcerelay(['serve'], { ACERELAY_LISTEN: '127.0.0.1:0', ACERELAY_ORCH_URL: sim.url, ACEXY_M3U8: 'true' });
+  try {
+    await child.waitFor(/ACEXY_M3U8/);
+    await child.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/);
+  } finally {
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    await sim.close();
+  }
 });
 
 test('an unknown ACERELAY_* variable is warned about, not ignored silently', async () => {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Player, type Target } from './player.ts';
+import { HlsPoller } from './hls-poller.ts';
 import type { Command, OpenResult, Reply, Request, ThroughputResult, TtfbResult, WindowResult } from './protocol.ts';
 import { distribution, percentile, round } from '../stats.ts';
 
@@ -23,6 +24,9 @@ const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 
 let players: Player[] = [];
+let pollers: HlsPoller[] = [];
+let hlsTargetMs = 0;
+let hlsMarks = new Map<HlsPoller, { bytes: number; missed: number; fetches: number }>();
 let nextPid = 0;
 let window: { startedAt: number; cpu: NodeJS.CpuUsage; rate: number; lags: number[] } | null = null;
 let rate = 0;
@@ -58,7 +62,31 @@ function withTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([p, sleep(ms)]);
 }
 
+async function openHls(cmd: Extract<Command, { op: 'open' }>, hls: { pollMs: number; targetMs: number }): Promise<OpenResult> {
+  const t0 = performance.now();
+  rate = 0;
+  hlsTargetMs = hls.targetMs;
+  const created = cmd.channels.map((c, i) => new HlsPoller(cmd.target, c, `bench-hls-${process.pid}-${++nextPid}-${i}`, hls.pollMs));
+  pollers.push(...created);
+  for (let i = 0; i < created.length; i += cmd.batch) {
+    for (const p of created.slice(i, i + cmd.batch)) p.start();
+    if (i + cmd.batch < created.length) await sleep(cmd.batchGapMs);
+  }
+  // The first segment takes a target duration to complete: give it that on top.
+  await withTimeout(Promise.all(created.map((p) => p.firstMedia())), cmd.timeoutMs + hls.targetMs);
+  const failed = created.filter((p) => !p.live);
+  return {
+    players: created.length,
+    live: created.length - failed.length,
+    failed: failed.length,
+    errors: [...new Set(failed.map((p) => p.error ?? 'no segment in time'))].slice(0, 5),
+    ttfbMs: distribution(created.filter((p) => p.firstMediaAt >= 0).map((p) => p.ttfbMs)),
+    openMs: Math.round(performance.now() - t0),
+  };
+}
+
 async function open(cmd: Extract<Command, { op: 'open' }>): Promise<OpenResult> {
+  if (cmd.hls) return openHls(cmd, cmd.hls);
   const t0 = performance.now();
   rate = cmd.rate;
   const created = cmd.channels.map((c) => newPlayer(cmd.target, c));
@@ -92,6 +120,7 @@ async function open(cmd: Extract<Command, { op: 'open' }>): Promise<OpenResult> 
 
 function windowStart(): Record<string, never> {
   const now = performance.now();
+  hlsMarks = new Map(pollers.map((p) => [p, { bytes: p.bytes, missed: p.missed, fetches: p.fetches.length }]));
   for (const p of players) {
     p.mark = p.bytes;
     p.markD = p.envelope(now);
@@ -115,6 +144,7 @@ function windowEnd(): WindowResult {
     // Stream time gained over wall time: 1 − growth of D's lower envelope over the window.
     ratios.push(p.ended ? 0 : 1 - (p.envelope(now) - p.markD) / seconds);
   }
+  if (pollers.length > 0) return hlsWindowEnd(w, seconds, cpu);
   const ended = players.filter((p) => p.ended);
   return {
     seconds: round(seconds, 3),
@@ -132,9 +162,49 @@ function windowEnd(): WindowResult {
   };
 }
 
+/** An HLS window: bytes of the segments in hand, each segment's time from listed to in hand. */
+function hlsWindowEnd(w: NonNullable<typeof window>, seconds: number, cpu: NodeJS.CpuUsage): WindowResult {
+  let bytes = 0;
+  let missed = 0;
+  let late = 0;
+  let keepingUp = 0;
+  const latencies: number[] = [];
+  const perClient: number[] = [];
+  for (const p of pollers) {
+    const mark = hlsMarks.get(p) ?? { bytes: 0, missed: 0, fetches: 0 };
+    bytes += p.bytes - mark.bytes;
+    const fetched = p.fetches.slice(mark.fetches);
+    const lateHere = fetched.filter((f) => f.doneAt - f.listedAt > hlsTargetMs).length;
+    const missedHere = p.missed - mark.missed;
+    for (const f of fetched) latencies.push(f.doneAt - f.listedAt);
+    perClient.push(fetched.length);
+    missed += missedHere;
+    late += lateHere;
+    if (!p.ended && fetched.length > 0 && lateHere === 0 && missedHere === 0) keepingUp++;
+  }
+  const ended = pollers.filter((p) => p.ended);
+  return {
+    seconds: round(seconds, 3),
+    bytes,
+    players: pollers.length,
+    keepingUp,
+    ratioMin: NaN,
+    ratioP50: NaN,
+    lagMs: distribution(latencies),
+    ended: ended.length,
+    endErrors: [...new Set(ended.map((p) => p.error ?? 'ended'))].slice(0, 5),
+    misaligned: pollers.reduce((s, p) => s + p.misaligned, 0),
+    clientCpuSeconds: round((cpu.user + cpu.system) / 1e6, 3),
+    clientEldP99Ms: round(Math.max(0, eld.percentile(99) / 1e6 - 10), 1),
+    hls: { segmentsPerClient: percentile(perClient, 50), missed, late },
+  };
+}
+
 function closeAll(): Record<string, never> {
   for (const p of players) p.close();
   players = [];
+  for (const p of pollers) p.close();
+  pollers = [];
   return {};
 }
 

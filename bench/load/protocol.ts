@@ -14,6 +14,8 @@ export type Command =
       timeoutMs: number;
       /** The stream's bytes/s (lag is measured against it); 0 = unpaced. */
       rate: number;
+      /** HLS clients instead of TS players: they poll /ace/manifest.m3u8 every `pollMs` (relay targets only). */
+      hls?: { pollMs: number; targetMs: number };
     }
   | { op: 'windowStart' }
   | { op: 'windowEnd' }
@@ -57,6 +59,8 @@ export interface WindowResult {
   misaligned: number;
   clientCpuSeconds: number;
   clientEldP99Ms: number;
+  /** HLS runs: segments in hand per client (median), and segments missed or late over all clients. */
+  hls?: { segmentsPerClient: number; missed: number; late: number };
 }
 
 export interface TtfbResult {

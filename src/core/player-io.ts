@@ -6,6 +6,10 @@ import type { PlayerError, PlayerOutcome } from '../machines/player.machine.ts';
 import type { Channel } from '../fanout/channel.ts';
 
 export interface PlayerIO {
+  /** How the player is served: an endless TS response (the default), or a channel's HLS audience. */
+  readonly transport?: 'ts' | 'hls';
+  /** For an HLS audience: the distinct clients seen within the idle window. */
+  clientCount?(): number;
   /** 200 (once) and keep-alive null packets until `unhold`. */
   hold(): void;
   unhold(): void;

@@ -58,6 +58,8 @@ export interface PlayerRecord {
   sessionId: string;
   actor: ActorRefFrom<typeof playerMachine>;
   createdAt: number;
+  transport: 'ts' | 'hls';
+  io: PlayerIO;
 }
 
 export class SessionRegistry {
@@ -100,11 +102,12 @@ export class SessionRegistry {
     if (failed) throw new AcerelayError('content_unavailable', failed);
     const playerId = this.ids.player();
     const session = this.join(req, playerId);
-    const input = { playerId, sessionId: session.id, holdMaxMs: this.opts.holdMaxMs };
+    const transport = io.transport ?? 'ts';
+    const input = { playerId, sessionId: session.id, holdMaxMs: this.opts.holdMaxMs, ...(transport === 'hls' ? { transport } : {}) };
     this.opts.observer?.created(playerId, 'player', session.id, input);
     const machine = providePlayer(session, playerId, io, () => this.held.size < this.opts.queueMax);
     const actor = createActor(machine, { id: playerId, clock: this.opts.clock, inspect: this.opts.observer?.inspect, input });
-    const record: PlayerRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now() };
+    const record: PlayerRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now(), transport, io };
     this.players.set(playerId, record);
     actor.subscribe({
       next: (snap) => this.trackPlayer(playerId, snap),
@@ -143,9 +146,10 @@ export class SessionRegistry {
     return undefined;
   }
 
-  /** State names for /ace/status and the API. */
-  describePlayer(p: PlayerRecord): { id: string; session: string; state: string } {
-    return { id: p.id, session: p.sessionId, state: stateName(p.actor.getSnapshot().value) };
+  /** State names for /ace/status and the API (an HLS audience with its distinct clients). */
+  describePlayer(p: PlayerRecord): { id: string; session: string; state: string; transport: 'ts' | 'hls'; clients?: number } {
+    const base = { id: p.id, session: p.sessionId, state: stateName(p.actor.getSnapshot().value), transport: p.transport };
+    return p.transport === 'hls' ? { ...base, clients: p.io.clientCount?.() ?? 0 } : base;
   }
 
   /**

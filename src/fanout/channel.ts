@@ -3,7 +3,8 @@
  * player on the channel. Lives outside the actor system: bytes are never events.
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
- *  failover, splice) → replay window → every player's socket
+ *  failover, splice) → replay window → every player's socket (and the HLS segmenter, told
+ *  of each splice)
  *
  * A player past its backlog bound is dropped alone; the others never wait for it. Only when
  * every player is behind (an upstream faster than all of them, e.g. one that is not paced)
@@ -132,6 +133,7 @@ export class Channel {
       this.seam = new SeamRewriter(findTail(this.window.newestFirst()), first);
       // Joiners after the seam start at the new upstream's first sync point.
       this.window.reset();
+      for (const sink of this.sinks) sink.seam?.();
       out = this.seam.process(first);
     }
     this.emitPieces(this.tail.push(out));
@@ -179,7 +181,8 @@ export class Channel {
     let least = Infinity;
     for (const sink of this.sinks) {
       const backlog = this.send(sink, out);
-      if (backlog >= 0 && backlog < least) least = backlog;
+      // The HLS segmenter takes everything at once: only sockets say whether to pause.
+      if (backlog >= 0 && backlog < least && !sink.internal) least = backlog;
     }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
@@ -189,7 +192,7 @@ export class Channel {
         for (const part of replay) if ((backlog = this.send(sink, part)) < 0) break;
         if (backlog < 0) continue;
         this.sinks.add(sink);
-        if (backlog < least) least = backlog;
+        if (backlog < least && !sink.internal) least = backlog;
       }
     }
     if (least >= this.throttleAt && least !== Infinity) this.throttle();
@@ -198,8 +201,10 @@ export class Channel {
   /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
   private send(sink: PlayerSink, buf: Buffer): number {
     sink.write(buf);
-    this.bytesOut += buf.length;
-    if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+    if (!sink.internal) {
+      this.bytesOut += buf.length;
+      if (this.opts.totals) this.opts.totals.bytesOut += buf.length;
+    }
     const backlog = sink.backlog();
     if (backlog > this.opts.bufferBytes) {
       this.sinks.delete(sink);
@@ -214,10 +219,10 @@ export class Channel {
   /** Every player is behind: stop reading until the first of them has taken its backlog. */
   private throttle(): void {
     if (this.paused || !this.valve) return;
-    for (const sink of this.sinks) if (!sink.whenDrained) return;
+    for (const sink of this.sinks) if (!sink.internal && !sink.whenDrained) return;
     this.paused = true;
     this.valve.pause();
-    for (const sink of this.sinks) sink.whenDrained!(this.release);
+    for (const sink of this.sinks) if (!sink.internal) sink.whenDrained!(this.release);
   }
 
   private readonly release = (): void => {

@@ -17,4 +17,8 @@ export interface PlayerSink {
    * later call replaces an earlier `fn`. A sink without it never holds the upstream back.
    */
   whenDrained?(fn: () => void): void;
+  /** The channel splices a new upstream after this write (failover, restart): the HLS segmenter cuts here. */
+  seam?(): void;
+  /** Not a player's socket (the HLS segmenter): its bytes are not counted as sent to players. */
+  readonly internal?: boolean;
 }

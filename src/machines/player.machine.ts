@@ -38,6 +38,8 @@ export interface PlayerInput {
   playerId: string;
   sessionId: string;
   holdMaxMs: number;
+  /** `hls`: a channel's HLS audience (journal and inspector show it; the machine does not read it). */
+  transport?: 'ts' | 'hls';
 }
 
 export interface PlayerContext {

@@ -9,6 +9,10 @@
  *       │  └─ another engine ┘  └ backoff ┐  ▼
  *       └─provision─▶ provisioning ─▶ engine_check ⇄ engine_backoff      recovering ─▶ starting (same engine, then another)
  *
+ * ENGINE_CROWDED (the engine carries more sessions than the maximum, and this one is not
+ * among the first there: core/engine-crowding.ts) moves a running session to another engine
+ * through `recovering`, as a failover; without players it just stops.
+ *
  * Players join and leave with PLAYER_JOINED / PLAYER_LEFT. While no engine session exists,
  * the last player leaving cancels everything (the queue place and any reservation); once an
  * engine session exists it is always stopped, after the linger.
@@ -61,6 +65,8 @@ export interface SessionContext {
   shuttingDown: boolean;
   /** The first start has taken longer than a player should wait without a byte: hold them. */
   slowStart: boolean;
+  /** Recovering to leave a crowded engine: the next start goes to another engine. */
+  leavingEngine: boolean;
 }
 
 export interface StartOutput {
@@ -85,7 +91,9 @@ export type SessionEvent =
   | { type: 'BROKER_PROVISION'; probe: boolean }
   | { type: 'UPSTREAM_SYNCED' }
   /** `code`: an UpstreamFailureCode (adapters/engine/errors.ts); the machine does not branch on it. */
-  | { type: 'UPSTREAM_FAILED'; code: string; message: string };
+  | { type: 'UPSTREAM_FAILED'; code: string; message: string }
+  /** The engine carries more sessions than the maximum and this one must leave it. */
+  | { type: 'ENGINE_CROWDED' };
 
 export interface AcquireInput {
   sessionId: string;
@@ -198,6 +206,7 @@ export const sessionMachine = setup({
     sameEngineTriesLeft: ({ context }) => context.startAttempts + 1 < START_TRIES_PER_ENGINE,
     enginesLeft: ({ context }) => context.enginesTried + 1 < ENGINES_TO_TRY,
     retrySameEngine: ({ context }) => context.failuresSinceSync < 2 && context.engine !== null,
+    leavingEngine: ({ context }) => context.leavingEngine,
   },
   delays: {
     linger: ({ context }) => context.lingerMs,
@@ -235,6 +244,7 @@ export const sessionMachine = setup({
     failure: null,
     shuttingDown: false,
     slowStart: false,
+    leavingEngine: false,
   }),
   initial: 'acquiring',
   on: {
@@ -412,6 +422,14 @@ export const sessionMachine = setup({
           },
         ],
         SHUTDOWN: { target: 'stopping', actions: assign({ endReason: 'shutdown' }) },
+        ENGINE_CROWDED: [
+          {
+            guard: 'hasPlayers',
+            target: 'recovering',
+            actions: assign({ leavingEngine: true, lastProblem: 'the engine carries more sessions than the maximum' }),
+          },
+          { target: 'stopping', actions: assign({ endReason: 'client_left' }) },
+        ],
       },
       states: {
         connecting: {
@@ -464,6 +482,8 @@ export const sessionMachine = setup({
       always: [
         { guard: 'shuttingDown', target: 'stopped', actions: assign({ endReason: 'shutdown' }) },
         { guard: 'noPlayers', target: 'stopped', actions: assign({ endReason: 'upstream_failed' }) },
+        // Leaving a crowded engine is no failure of it: not reported, and never the last engine tried.
+        { guard: 'leavingEngine', target: 'acquiring', actions: [{ type: 'excludeEngine', params: {} }, assign({ leavingEngine: false })] },
         { guard: 'retrySameEngine', target: 'starting', actions: assign({ startAttempts: 0 }) },
         {
           guard: 'enginesLeft',

@@ -11,6 +11,7 @@ import { streamRoutes } from './routes/stream.ts';
 import { statusRoutes, type Readiness } from './routes/status.ts';
 import type { ConnectionDeps } from './player-connection.ts';
 import type { Metrics } from '../metrics.ts';
+import { hlsRoutes, type HlsRouteDeps } from './routes/hls.ts';
 
 export interface ServerDeps {
   registry: SessionRegistry;
@@ -18,6 +19,8 @@ export interface ServerDeps {
   connection: ConnectionDeps;
   metrics: Metrics;
   logger: Logger;
+  /** HLS: the channels' audiences (/ace/manifest.m3u8, /ace/hls/…). */
+  hls?: HlsRouteDeps;
   /** Guards /metrics (the admin token, when set). */
   metricsGuard?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** More routes (API, inspector), registered after the core ones. */
@@ -55,7 +58,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   streamRoutes(app, deps.registry, deps.connection);
-  statusRoutes(app, deps.registry, deps.readiness);
+  if (deps.hls) hlsRoutes(app, deps.hls);
+  statusRoutes(app, deps.registry, deps.readiness, deps.hls?.audiences);
   app.get('/metrics', { preHandler: deps.metricsGuard ?? (async () => {}) }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();

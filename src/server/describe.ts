@@ -6,6 +6,10 @@ import { stateName } from '../machines/state-name.ts';
 export function describeSession(registry: SessionRegistry, s: SessionRecord) {
   const snap = s.actor.getSnapshot();
   const c = snap.context;
+  const players = registry
+    .listPlayers()
+    .filter((p) => p.sessionId === s.id)
+    .map((p) => registry.describePlayer(p));
   return {
     id: s.id,
     key: s.key,
@@ -19,10 +23,8 @@ export function describeSession(registry: SessionRegistry, s: SessionRecord) {
     wait: c.wait,
     failovers: c.failovers,
     last_problem: c.lastProblem,
-    players: registry
-      .listPlayers()
-      .filter((p) => p.sessionId === s.id)
-      .map((p) => registry.describePlayer(p)),
+    players,
+    hls_clients: players.reduce((n, p) => n + (p.clients ?? 0), 0),
     bytes_in: s.channel.bytesIn,
     bytes_out: s.channel.bytesOut,
     created_at: s.createdAt,

@@ -1,9 +1,12 @@
 /**
- * Watches every streaming player's backlog, across channels, and every /api/events viewer's:
+ * Watches every streaming player's backlog, across channels, every /api/events viewer's, and
+ * every channel's HLS window (its segments in memory):
  *  - a socket that takes nothing for `stallMs` while data waits is half-open or frozen: dropped
  *    (TCP keep-alive finds the half-open ones that have nothing to send);
  *  - when all backlogs together pass `memoryMaxBytes`, viewers go first, then the slowest
- *    players, largest backlog first (a viewer is a convenience, a player is the service).
+ *    players and the HLS windows, largest first (a viewer is a convenience, a player is the
+ *    service; a window is a channel's HLS audience, ended as one player would be).
+ * A window is never stalled: it has no socket, and it holds its bytes on purpose.
  * The per-player bound (ACERELAY_BUFFER) is enforced by the channel on every write, the
  * per-viewer bound (SSE_BACKLOG_MAX) by the viewer on every write.
  */
@@ -18,7 +21,7 @@ export interface WatchedSink {
   drop(reason: 'memory' | 'stalled'): void;
 }
 
-export type SinkKind = 'player' | 'viewer';
+export type SinkKind = 'player' | 'viewer' | 'window';
 
 interface Watch {
   kind: SinkKind;
@@ -72,7 +75,7 @@ export class SinkMonitor {
       const flushed = sink.flushed();
       if (b === 0 || flushed > w.flushed) w.progressAt = now;
       w.flushed = flushed;
-      if (b > 0 && now - w.progressAt >= this.stallMs) {
+      if (b > 0 && w.kind !== 'window' && now - w.progressAt >= this.stallMs) {
         this.watched.delete(sink);
         sink.drop('stalled');
         this.onDrop('stalled');
@@ -82,7 +85,8 @@ export class SinkMonitor {
       backlogs.push([sink, b, w.kind]);
     }
     if (total <= this.memoryMaxBytes) return;
-    backlogs.sort((a, b) => (a[2] === b[2] ? b[1] - a[1] : a[2] === 'viewer' ? -1 : 1));
+    const rank = (kind: SinkKind) => (kind === 'viewer' ? 0 : 1);
+    backlogs.sort((a, b) => rank(a[2]) - rank(b[2]) || b[1] - a[1]);
     for (const [sink, b] of backlogs) {
       if (total <= this.memoryMaxBytes) break;
       // Dropping it would free nothing.

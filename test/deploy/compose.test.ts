@@ -54,12 +54,14 @@ test('compose: acerelay reads the service’s environment (acexy’s names) with
   expect(unset.config.listen).toEqual({ host: undefined, port: 8080 });
   expect(unset.config.maxStreamsPerEngine).toBe(1);
   expect(unset.config.dataDir).toBe('/data');
-  // Only the empty key is remarked on (it means "no key"); nothing is unknown.
-  expect(unset.warnings).toEqual(['ACEXY_ORCH_APIKEY is empty: treated as unset']);
+  // Only the empty key and token are remarked on (they mean "none"); nothing is unknown.
+  expect(unset.warnings).toEqual(['ACEXY_ORCH_APIKEY is empty: treated as unset', 'ACERELAY_ADMIN_TOKEN is empty: treated as unset']);
+  expect(unset.config.adminToken).toBeUndefined();
 
-  const set = loadConfig([], { ...imageEnv, ...environment({ API_KEY: 'k-123', ACEXY_ORCH_URL: 'http://orch.lan:8000' }) });
+  const set = loadConfig([], { ...imageEnv, ...environment({ API_KEY: 'k-123', ACEXY_ORCH_URL: 'http://orch.lan:8000', ACERELAY_ADMIN_TOKEN: 't-456' }) });
   expect(set.config.orchApiKey).toBe('k-123');
   expect(set.config.orchUrl).toBe('http://orch.lan:8000');
+  expect(set.config.adminToken).toBe('t-456');
   expect(set.warnings).toEqual([]);
 });
 

@@ -136,7 +136,7 @@ describe('the image, built from the Dockerfile and .dockerignore without docker'
     const report = await checkServe(image);
     console.log(`image build ${buildSeconds.toFixed(1)} s; acerelay serving ${report.startSeconds?.toFixed(1)} s after start`);
     expect(report.problems).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   test('acerelay demo from the image plays (the simulator and its clip are in the image)', async () => {
     const port = await freePort();
@@ -154,7 +154,7 @@ describe('the image, built from the Dockerfile and .dockerignore without docker'
       child.proc.kill('SIGKILL');
       rmSync(data, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 300_000);
 });
 
 describe('the same check fails when the image lacks what acerelay needs', () => {
@@ -164,7 +164,7 @@ describe('the same check fails when the image lacks what acerelay needs', () => 
     const report = await checkServe(variant);
     expect(report.problems.length).toBeGreaterThan(0);
     expect(report.problems.every((p) => /^GET \/inspector\/assets\//.test(p))).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   test('a runtime file left out (the final stage does not copy package.json, so bin/acerelay.js is not an ES module): it never serves', async () => {
     const variant = await build(DOCKERFILE.replace(/^COPY package\.json tsconfig\.json \.\/$/m, 'COPY tsconfig.json ./'));
@@ -173,7 +173,7 @@ describe('the same check fails when the image lacks what acerelay needs', () => 
     expect(report.problems).toHaveLength(1);
     // Which module error depends on the Node 20 release (syntax detection came in 20.19).
     expect(report.problems[0]).toMatch(/^exited \(1\) before serving: .*(ERR_REQUIRE_CYCLE_MODULE|ERR_REQUIRE_ESM|ERR_UNKNOWN_FILE_EXTENSION|SyntaxError)/s);
-  }, 120_000);
+  }, 300_000);
 
   test('a dependency missing (tsx absent, as if it were a dev dependency that --omit=dev dropped): it never serves', async () => {
     const variant = await build();
@@ -181,5 +181,5 @@ describe('the same check fails when the image lacks what acerelay needs', () => 
     const report = await checkServe(variant);
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatch(/^exited \(1\) before serving: .*ERR_MODULE_NOT_FOUND/s);
-  }, 120_000);
+  }, 300_000);
 });

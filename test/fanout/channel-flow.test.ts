@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, type UpstreamValve } from '../../src/fanout/channel.ts';
 import type { PlayerSink } from '../../src/fanout/player-sink.ts';
+import { HlsSegmenter } from '../../src/fanout/hls-segmenter.ts';
 import { loadClip } from '../../src/ts/clip.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 
@@ -95,6 +96,21 @@ describe('Channel flow control', () => {
     expect(a.dropped).toBe('slow');
     expect(b.dropped).toBeNull();
     expect(valve.paused).toBe(false);
+  });
+
+  it('an HLS segmenter on the channel neither keeps it from pausing when every player is behind nor pauses it alone', () => {
+    const { channel, valve, feed } = flowing();
+    const segmenter = new HlsSegmenter({ id: 'hls', targetMs: 2000, keep: 3, now: () => 0 });
+    const a = new FakeSink('a');
+    channel.attach(segmenter);
+    feed(2 * MiB);
+    expect(valve.pauses).toBe(0);
+    channel.attach(a);
+    feed(2 * MiB);
+    expect(valve.paused).toBe(true);
+    a.drain();
+    expect(valve.paused).toBe(false);
+    expect(segmenter.flushed()).toBeGreaterThan(4 * MiB);
   });
 
   it('never pauses while one player keeps up', () => {

@@ -243,6 +243,47 @@ describe('session machine', () => {
     expect(w.calls.filter((c) => c.startsWith('announce'))).toEqual(['announceStarted:st1', 'announceEnded:failover', 'announceStarted:st2', 'announceEnded:failover']);
   });
 
+  test('a crowded engine (ENGINE_CROWDED): with players the session leaves it as a failover — its engine session stopped, the engine excluded but not reported as failed, players kept; without players it stops', async () => {
+    const w = world();
+    w.script.start.push({ ok: { engineSession: playback('pid1'), streamId: 'st1' } });
+    w.actor.send({ type: 'BROKER_ENGINE', engine: engine('e1'), pid: 'pid1' });
+    await w.settle();
+    w.actor.send({ type: 'UPSTREAM_SYNCED' });
+    w.actor.send({ type: 'ENGINE_CROWDED' });
+    expect(sessionPhase(w.actor.getSnapshot()).kind).toBe('recovering');
+    await w.settle();
+    // Another engine, even though the same one would be retried after a failure.
+    expect(w.state()).toBe('acquiring.choosing');
+    expect(w.context().exclude).toEqual(['e1']);
+    expect(w.context().players).toEqual(['p1']);
+    expect(w.context().leavingEngine).toBe(false);
+    expect(sessionPhase(w.actor.getSnapshot()).kind).toBe('recovering');
+    w.script.start.push({ ok: { engineSession: playback('pid2'), streamId: 'st2' } });
+    w.actor.send({ type: 'BROKER_ENGINE', engine: engine('e2'), pid: 'pid2' });
+    await w.settle();
+    w.actor.send({ type: 'UPSTREAM_SYNCED' });
+    expect(w.state()).toBe('running.streaming');
+    expect(w.calls).toEqual(['start:ok', 'announceStarted:st1', 'activateSlot', 'announceEnded:failover', 'stop', 'start:ok', 'announceStarted:st2', 'activateSlot']);
+
+    // Lingering (no players): nothing to move, it stops now.
+    w.actor.send({ type: 'PLAYER_LEFT', playerId: 'p1' });
+    expect(w.state()).toBe('running.lingering');
+    w.actor.send({ type: 'ENGINE_CROWDED' });
+    await w.settle();
+    expect(w.state()).toBe('stopped');
+    expect(w.calls.slice(-3)).toEqual(['stop', 'announceEnded:client_left', 'releaseSlot']);
+  });
+
+  test('ENGINE_CROWDED outside `running` changes nothing (a start in flight is judged when it is listed)', async () => {
+    const w = world();
+    w.actor.send({ type: 'BROKER_ENGINE', engine: engine('e1'), pid: 'pid1' });
+    await w.settle();
+    expect(w.state()).toBe('starting');
+    w.actor.send({ type: 'ENGINE_CROWDED' });
+    expect(w.state()).toBe('starting');
+    expect(w.context().leavingEngine).toBe(false);
+  });
+
   test('a shutdown while a start is in flight stops the engine session it then gets', async () => {
     const w = world();
     w.script.start.push({ ok: { engineSession: playback('pid1'), streamId: 'st1' } });

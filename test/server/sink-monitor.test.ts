@@ -64,4 +64,28 @@ describe('players and viewers under one memory bound', () => {
     expect(reading.dropped).toBeNull();
     expect(m.count('viewer')).toBe(1);
   });
+
+  test('an HLS window counts toward the bound and goes by size with the players after the viewers; it is never stalled', () => {
+    const m = new SinkMonitor(3_000, 1_000);
+    const player = new Fake('player', 300);
+    const window = new Fake('window', 600);
+    const viewer = new Fake('viewer', 50);
+    m.add(player, 0);
+    m.add(window, 0, 'window');
+    m.add(viewer, 0, 'viewer');
+    expect(m.total('window')).toBe(600);
+    // A window holds its bytes on purpose and takes nothing: no stall, however long.
+    for (let t = 1_000; t <= 10_000; t += 1_000) {
+      player.taken += 1;
+      viewer.taken += 1;
+      m.check(t);
+    }
+    expect([player.dropped, window.dropped, viewer.dropped]).toEqual([null, null, null]);
+    player.taken += 1;
+    viewer.taken += 1;
+    window.waiting = 800;
+    // 1150 > 1000: the viewer first (not enough), then the largest of players and windows.
+    m.check(10_500);
+    expect([player.dropped, window.dropped, viewer.dropped]).toEqual([null, 'memory', 'memory']);
+  });
 });

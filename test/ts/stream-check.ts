@@ -31,6 +31,7 @@ export function checkStream(buf: Buffer, maxProblems = 20): StreamReport {
   };
   if (buf.length % PACKET_SIZE !== 0) report(`length ${buf.length} is not a multiple of 188`);
   const lastCc = new Map<number, number>();
+  const lastPacket = new Map<number, Buffer>();
   const lastPcr = new Map<number, number>();
   const lastPts = new Map<number, number>();
   const lastDts = new Map<number, number>();
@@ -52,11 +53,16 @@ export function checkStream(buf: Buffer, maxProblems = 20): StreamReport {
     }
     const cc = continuityCounter(buf, off);
     const prev = lastCc.get(pid);
-    if (prev !== undefined && !isDiscontinuity(buf, off)) {
+    const packet = buf.subarray(off, off + PACKET_SIZE);
+    // A duplicate (the same packet again, counter included) is legal (13818-1 §2.4.3.3).
+    const duplicate = prev === cc && hasPayload(buf, off) && lastPacket.get(pid)?.equals(packet) === true;
+    if (prev !== undefined && !isDiscontinuity(buf, off) && !duplicate) {
       const want = hasPayload(buf, off) ? (prev + 1) & 15 : prev;
       if (cc !== want) report(`packet ${i} pid ${pid}: cc ${cc}, expected ${want}`);
     }
     lastCc.set(pid, cc);
+    lastPacket.set(pid, packet);
+    if (duplicate) continue;
     const pcr = readPcrBase(buf, off);
     if (pcr >= 0) {
       const before = lastPcr.get(pid);

@@ -25,6 +25,8 @@ export interface OrchestratorClientOptions {
   dispatcher?: Dispatcher;
   /** Whose time the deadlines run on (the system's by default). */
   clock?: Clock;
+  /** Labels added to every stream_started (the instance that sends it). */
+  streamLabels?: Record<string, string>;
 }
 
 export class OrchestratorClient {
@@ -33,6 +35,7 @@ export class OrchestratorClient {
   private readonly ownDispatcher: Agent | undefined;
   private readonly provisionTimeoutMs: number;
   private readonly eventTimeoutMs: number;
+  private readonly streamLabels: Record<string, string>;
 
   constructor(options: OrchestratorClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -46,6 +49,7 @@ export class OrchestratorClient {
     };
     this.provisionTimeoutMs = options.provisionTimeoutMs ?? 60_000;
     this.eventTimeoutMs = options.eventTimeoutMs ?? 10_000;
+    this.streamLabels = { ...options.streamLabels };
   }
 
   status(options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
@@ -69,7 +73,7 @@ export class OrchestratorClient {
   }
 
   streamStarted(ev: StreamStartedEvent, options: { signal?: AbortSignal } = {}) {
-    return sendStreamStarted(this.http, ev, { timeoutMs: this.eventTimeoutMs, ...options });
+    return sendStreamStarted(this.http, ev, { timeoutMs: this.eventTimeoutMs, ...options }, this.streamLabels);
   }
 
   streamEnded(ev: StreamEndedEvent, options: { signal?: AbortSignal } = {}) {

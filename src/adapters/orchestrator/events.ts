@@ -11,6 +11,8 @@ export async function sendStreamStarted(
   opts: OrchestratorHttpOptions,
   ev: StreamStartedEvent,
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  /** Labels every start carries (the instance); `stream_id` is always the event's own. */
+  labels: Record<string, string> = {},
 ): Promise<StreamRecord> {
   const body = {
     container_id: ev.containerId,
@@ -23,7 +25,7 @@ export async function sendStreamStarted(
       ...(ev.session.commandUrl ? { command_url: ev.session.commandUrl } : {}),
       is_live: ev.session.isLive ? 1 : 0,
     },
-    labels: { stream_id: ev.streamId },
+    labels: { ...labels, stream_id: ev.streamId },
   };
   const answer = await call(opts, 'POST', '/events/stream_started', { ...options, body });
   return parseStreamRecord(expectJson(answer, 'stream_started', opts.apiKey));

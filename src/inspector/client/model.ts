@@ -27,6 +27,10 @@ export interface PlayerView {
   id: string;
   session: string;
   state: string;
+  /** `hls`: the channel's HLS audience, one player for all its HLS clients. */
+  transport?: 'ts' | 'hls';
+  /** An HLS audience's distinct clients within the idle time. */
+  clients?: number;
   value?: StateValue;
   created_at?: number;
   since?: number | null;

@@ -46,9 +46,23 @@ export function renderLive(el: HTMLElement, sessions: LiveSession[], selected: S
       rows.push(
         h(
           'tr',
-          { class: `player-row${pSel ? ' selected' : ''}`, 'data-testid': 'player-row', 'data-session': s.id, 'data-player': p.id, 'data-state': p.state, title: p.id },
+          {
+            class: `player-row${pSel ? ' selected' : ''}`,
+            'data-testid': 'player-row',
+            'data-session': s.id,
+            'data-player': p.id,
+            'data-state': p.state,
+            'data-transport': p.transport ?? 'ts',
+            title: p.id,
+          },
           h('td', { class: 'indent' }, badge(p.state)),
-          h('td', { class: 'mono' }, `↳ ${shortId(p.id)}`),
+          h(
+            'td',
+            { class: 'mono' },
+            `↳ ${shortId(p.id)}`,
+            // One player stands for a channel's HLS viewers: say how many there are.
+            p.transport === 'hls' ? h('div', { class: 'sub', 'data-testid': 'hls-clients' }, `HLS · ${p.clients ?? 0} client${p.clients === 1 ? '' : 's'}`) : '',
+          ),
           h('td', {}, ''),
           h('td', { class: 'num' }, p.created_at !== undefined ? since(p.created_at, '') : ''),
         ),

@@ -5,6 +5,7 @@ import { parseStreamRequest } from '../../core/stream-request.ts';
 import { AcerelayError, type ErrorCode } from '../../errors.ts';
 import { errorHeaders } from '../error-reply.ts';
 import { describeSession } from '../describe.ts';
+import type { HlsAudiences } from '../hls-audiences.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -13,11 +14,13 @@ export interface Readiness {
   check(): Promise<{ reason: string; etaSeconds: number | null; code?: Extract<ErrorCode, 'not_ready' | 'journal_unavailable'> } | null>;
 }
 
-export function statusRoutes(app: FastifyInstance, registry: SessionRegistry, readiness: Readiness): void {
+export function statusRoutes(app: FastifyInstance, registry: SessionRegistry, readiness: Readiness, hls?: HlsAudiences): void {
   app.get('/ace/status', async (req, reply) => {
     const q = req.query as Query;
     if (q.id === undefined && q.infohash === undefined) {
-      return { streams: registry.sessionCount, clients: registry.playerCount };
+      // An HLS audience is one player actor; its viewers are the distinct clients it saw.
+      const hlsClients = hls?.clients ?? 0;
+      return { streams: registry.sessionCount, clients: registry.playerCount - (hls?.audiences ?? 0) + hlsClients, hls_clients: hlsClients };
     }
     const { source } = parseStreamRequest(q);
     const session = registry.findByContent(source);

@@ -87,6 +87,17 @@ async function waitForOk<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
 }
 
 describe('stream events and OrchestratorClient.streams()', () => {
+  it('streamLabels ride on every stream_started (the instance); stream_id is always the event’s own id', async () => {
+    const sim = await startSim({ minReplicas: 1 });
+    const client = orchestrator(sim, { streamLabels: { 'acerelay.instance': 'relay-2', stream_id: 'not-this' } });
+    const [a] = await client.engines();
+    await client.streamStarted(startedEvent(a!.containerId, a!.port, 'acerelay-relay-2-x'));
+    const record = sim.state().streams.find((s) => s.id === 'acerelay-relay-2-x')!;
+    expect(record.labels).toEqual({ 'acerelay.instance': 'relay-2', stream_id: 'acerelay-relay-2-x' });
+    // The real orchestrator merges them into the engine's labels: the latest start wins there.
+    expect(sim.state().engines.find((e) => e.container_id === a!.containerId)!.labels).toMatchObject({ 'acerelay.instance': 'relay-2' });
+  });
+
   it('stream_started → record; streams() filters by status and container; stream_ended → ended; a repeated end is updated again', async () => {
     const sim = await startSim({ minReplicas: 2 });
     const client = orchestrator(sim);

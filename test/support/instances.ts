@@ -1,0 +1,34 @@
+/**
+ * Several acerelays in this process sharing one simulated orchestrator, each with its own
+ * instance name and data dir, configuration scaled down as in stack.ts. `crash()` is a kill -9
+ * inside the process (no goodbyes, nothing more journaled); an instance started again on the
+ * same data dir is a restart.
+ */
+import type { Simulator } from '../../src/sim/index.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
+import { SCALED_ENV, tempDataDir } from './stack.ts';
+
+export interface Instance {
+  name: string;
+  dataDir: string;
+  acerelay: Acerelay;
+  url: string;
+  config: Config;
+}
+
+export async function startInstance(
+  sim: Simulator,
+  name: string,
+  opts: { env?: Record<string, string>; dataDir?: string; /** Collects this instance's log lines (parsed JSON), at info level. */ logs?: Array<Record<string, unknown>> } = {},
+): Promise<Instance> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const env = { ...SCALED_ENV, ACERELAY_ORCH_URL: sim.url, ACERELAY_INSTANCE: name, ACERELAY_DATA_DIR: dataDir, ...opts.env };
+  const { config } = loadConfig([], env);
+  const logs = opts.logs;
+  const log = logs ? createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }) : silentLogger;
+  const acerelay = await createAcerelay(config, { logger: log });
+  const url = await acerelay.listen();
+  return { name, dataDir, acerelay, url, config };
+}
