@@ -4,22 +4,25 @@
  */
 import type { Invariant } from './invariants.ts';
 import { MiB, mib } from './memory.ts';
+import { parseStreamId } from '../core/ids.ts';
 
-/** The stream ids acerelay gives the orchestrator. */
-const OURS = 'acerelay-';
-
-/** 11. After the quiet end the orchestrator lists no stream of ours that acerelay does not run. */
+/**
+ * 11. After the quiet end the orchestrator lists no `acerelay-` stream that acerelay does not
+ * run. Ids are `acerelay-<instance>-<uuid>`; the harness runs one instance (its restarts keep
+ * the name), so any acerelay stream listed, whatever instance it names, must be one it runs.
+ */
 export const listedNotRun: Invariant = {
   id: 11,
   name: 'after the quiet end the orchestrator lists no acerelay- stream acerelay does not run',
   check(run) {
     const running = new Set(run.end.running);
-    const ours = run.listed.filter((s) => s.id.startsWith(OURS));
+    const ours = run.listed.filter((s) => s.id.startsWith('acerelay-'));
     const violations = ours
       .filter((s) => !running.has(s.id))
       .map((s) => {
         const events = run.sim.events.filter((e) => e.stream_id === s.id).map((e) => `${e.type} ${e.http_status}${e.processed ? '' : ' unprocessed'} at ${((e.t - run.checkedAt) / 1000).toFixed(1)}s`);
-        return `${s.id} listed started on ${s.containerId.slice(0, 8)} (since ${((s.startedAt - run.checkedAt) / 1000).toFixed(1)} s before the check); acerelay runs it not — deliveries: ${events.join(', ') || 'none'}`;
+        const instance = parseStreamId(s.id)?.instance ?? 'no instance';
+        return `${s.id} (${instance}) listed started on ${s.containerId.slice(0, 8)} (since ${((s.startedAt - run.checkedAt) / 1000).toFixed(1)} s before the check); acerelay runs it not — deliveries: ${events.join(', ') || 'none'}`;
       });
     return { checks: Math.max(1, ours.length), violations };
   },

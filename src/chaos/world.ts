@@ -18,6 +18,9 @@ import { ChaosPlayer, type PlayerLog } from './player.ts';
 import { plantedPorts, type PlantedFault } from './planted-faults.ts';
 import { measureMemory, totalBytes } from './memory.ts';
 
+/** The instance name of the harness's acerelay (one instance; its restarts keep the name). */
+export const CHAOS_INSTANCE = 'chaos';
+
 /** acerelay's configuration for chaos runs: the defaults scaled down to seconds. */
 export const CHAOS_ENV: Record<string, string> = {
   ACERELAY_LISTEN: '127.0.0.1:0',
@@ -37,6 +40,8 @@ export const CHAOS_ENV: Record<string, string> = {
   ACERELAY_PROVISION_CONCURRENCY: '2',
   ACERELAY_MAX_STREAMS_PER_ENGINE: '1',
   ACERELAY_LOG_LEVEL: 'silent',
+  // Stream ids are acerelay-chaos-<uuid>, whatever machine runs the harness.
+  ACERELAY_INSTANCE: CHAOS_INSTANCE,
 };
 
 /** The orchestrator's API key: acerelay's is this one; a wrong-key fault changes the orchestrator's. */

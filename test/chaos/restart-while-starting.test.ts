@@ -8,6 +8,8 @@ import { runOnce } from '../../src/chaos/run.ts';
 import { RestartWhileStarting, type StartPhase } from '../../src/chaos/orchestrator-ways.ts';
 import { LongWait } from '../../src/chaos/long-commands.ts';
 import type { RunRecord } from '../../src/chaos/invariants.ts';
+import { CHAOS_INSTANCE } from '../../src/chaos/world.ts';
+import { parseStreamId } from '../../src/core/ids.ts';
 
 async function restartDuring(phase: StartPhase): Promise<{ record: RunRecord; broken: number[]; stateAtRestart: string }> {
   let record: RunRecord | null = null;
@@ -35,6 +37,8 @@ describe('the orchestrator restarts while a session starts', () => {
     // The first incarnation died holding it; a later one took it (filed by host:port if its engine was gone).
     expect(starts.filter((e) => e.incarnation === 1)).toEqual([]);
     expect(starts.length).toBeGreaterThan(0);
+    // Ids name the instance (issue 17): acerelay-<instance>-<uuid>.
+    for (const e of starts) expect(parseStreamId(e.stream_id!)?.instance).toBe(CHAOS_INSTANCE);
     expect(broken).toEqual([]);
   }, 120_000);
 });
