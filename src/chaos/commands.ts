@@ -11,6 +11,8 @@ import { CHANNELS } from './world.ts';
 
 export interface Model {
   players: number;
+  /** HLS viewers that joined. */
+  viewers: number;
   /** Virtual time the run has covered so far. */
   elapsedMs: number;
   /** No command starts once the run has covered this much (a long run's 30 minutes). */

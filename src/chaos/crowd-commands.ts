@@ -40,12 +40,12 @@ export class CrowdLeave extends Base {
     super();
   }
   protected override applies(m: Readonly<Model>) {
-    return m.players > 0;
+    return m.players > 0 || m.viewers > 0;
   }
   protected async act(_m: Model, w: ChaosWorld) {
-    const open = w.openPlayers();
+    const open = [...w.openPlayers(), ...w.openViewers()];
     const leaving = Math.ceil((open.length * this.tenths) / 10);
-    // Spread over everyone (every channel, old and new players), all in the same tick.
+    // Spread over everyone (every channel, old and new players, HLS viewers), all in the same tick.
     const stride = open.length / Math.max(1, leaving);
     for (let i = 0; i < leaving; i++) open[Math.floor(i * stride)]?.leave();
   }

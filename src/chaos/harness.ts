@@ -22,6 +22,8 @@ export interface ChaosOptions {
   profile?: ProfileName | Profile;
   /** The profile's weights, changed. */
   weights?: Weights;
+  /** Measure acerelay's memory in every run (invariant 12; default true). */
+  measure?: boolean;
   /** Told after every executed run (the first runs and every shrinking step). */
   onRun?: (outcome: RunOutcome, index: number) => void;
 }
@@ -65,7 +67,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const profile = typeof opts.profile === 'object' ? opts.profile : PROFILES[opts.profile ?? 'short'];
   const arbitraries = commandArbitraries(profile, opts.weights ?? profile.weights);
   const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: opts.maxCommands, size: 'max', replayPath: opts.replayPath }), async (cmds) => {
-    const outcome = await runOnce(cmds, { plant: opts.plant ?? null, capMs: profile.capMs });
+    const outcome = await runOnce(cmds, { plant: opts.plant ?? null, capMs: profile.capMs, measure: opts.measure ?? true });
     executions++;
     commands += outcome.commands.length;
     virtualMs += outcome.virtualMs;

@@ -3,11 +3,13 @@
  * and status log (`GET /__sim/state`, `/__sim/status-log`, its `/streams`), acerelay's
  * journal entries, and what every player received. Each returns how many things it checked
  * and what it found wrong. 1–10 are acerelay.md's; 11–13 (invariants-at-scale.ts) came with
- * crowds, long runs and the soak.
+ * crowds, long runs and the soak; 14 (invariant-hls.ts) with HLS viewers.
  */
 import type { SimProvision, SimState, StatusLogEntry } from '../sim/index.ts';
 import type { JournalEntry } from '../domain/journal.ts';
 import type { PlayerLog } from './player.ts';
+import type { HlsViewerLog } from './hls-viewer.ts';
+import { hlsViewersServed } from './invariant-hls.ts';
 import type { FaultMark, Footprint } from './world.ts';
 import { listedNotRun, memoryReturns, queueBound } from './invariants-at-scale.ts';
 import { accounting } from './stream-accounting.ts';
@@ -24,8 +26,11 @@ export interface RunRecord {
     queueMax: number;
     /** The world's step: real I/O may take this long in virtual time. */
     stepMs: number;
+    hlsSegmentMs: number;
   };
   players: PlayerLog[];
+  /** What every HLS viewer was answered. */
+  hls: HlsViewerLog[];
   sim: SimState;
   statusLog: StatusLogEntry[];
   entries: JournalEntry[];
@@ -343,4 +348,5 @@ export const INVARIANTS: Invariant[] = [
   listedNotRun,
   memoryReturns,
   queueBound,
+  hlsViewersServed,
 ];

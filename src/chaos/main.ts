@@ -13,7 +13,7 @@ const USAGE = `Usage: acerelay chaos --runs N --seed S [--max-commands K] [--pro
        acerelay chaos --soak 24h [--seed S] [--plant FAULT]
 
 Throws random fault scenarios at a real acerelay and simulator (in this process, on virtual
-time), checks the thirteen invariants after every run, and shrinks a failing run to the
+time), checks the fourteen invariants after every run, and shrinks a failing run to the
 shortest one that still fails (fewer commands, smaller crowds). Exit 0: no invariant broke;
 1: one did (the report shows the run and the command that replays it); 2: bad arguments.
 
@@ -21,8 +21,9 @@ shortest one that still fails (fewer commands, smaller crowds). Exit 0: no invar
   --seed S           fast-check seed (default: random, printed)
   --max-commands K   commands per run at most (default 12; 40 with --long)
   --profile P        what runs are made of:
-                       short (default): crowds of 10–200 players and the real orchestrator's
-                         ways among the classic faults, a few simulated minutes per run
+                       short (default): crowds of 10–200 players, HLS viewers and the real
+                         orchestrator's ways among the classic faults, a few simulated minutes
+                         per run
                        long: minutes of waiting and outages lasting minutes, up to 30
                          simulated minutes per run
                        classic: single players only (the harness before crowds)

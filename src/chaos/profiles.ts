@@ -9,6 +9,7 @@ import { CLASSIC_WEIGHTS, classicArbitraries, type ClassicWeights, type Cmd } fr
 import { crowdArbitraries } from './crowd-commands.ts';
 import { orchestratorWayArbitraries } from './orchestrator-ways.ts';
 import { longArbitraries } from './long-commands.ts';
+import { hlsArbitraries } from './hls-commands.ts';
 
 export interface ScaleWeights {
   crowd: number;
@@ -22,6 +23,9 @@ export interface ScaleWeights {
   restartWhileStarting: number;
   longWait: number;
   outage: number;
+  hlsJoin: number;
+  hlsCrowd: number;
+  hlsLeave: number;
 }
 
 export type Weights = ClassicWeights & ScaleWeights;
@@ -51,6 +55,9 @@ const NO_SCALE: ScaleWeights = {
   restartWhileStarting: 0,
   longWait: 0,
   outage: 0,
+  hlsJoin: 0,
+  hlsCrowd: 0,
+  hlsLeave: 0,
 };
 
 const SCALE: ScaleWeights = {
@@ -65,6 +72,9 @@ const SCALE: ScaleWeights = {
   restartWhileStarting: 2,
   longWait: 0,
   outage: 0,
+  hlsJoin: 2,
+  hlsCrowd: 1,
+  hlsLeave: 1,
 };
 
 export const PROFILES: Record<ProfileName, Profile> = {
@@ -76,11 +86,12 @@ export const PROFILES: Record<ProfileName, Profile> = {
   long: { name: 'long', weights: { ...CLASSIC_WEIGHTS, wait: 2, ...SCALE, longWait: 10, outage: 6 }, maxCrowd: 200, capMs: 30 * MINUTE },
   /**
    * The soak's steady mix: players come and go, small crowds, every fault but acerelay's own
-   * restart (memory is judged over one acerelay's life).
+   * restart (memory is judged over one acerelay's life). No HLS viewers yet: the day's soak
+   * in docs/recovery.md was run without them.
    */
   soak: {
     name: 'soak',
-    weights: { ...CLASSIC_WEIGHTS, join: 6, leave: 8, restart: 0, capacity: 0, ...SCALE, crowd: 1, crowdOutage: 1, crowdLeave: 4, longWait: 2, outage: 1 },
+    weights: { ...CLASSIC_WEIGHTS, join: 6, leave: 8, restart: 0, capacity: 0, ...SCALE, crowd: 1, crowdOutage: 1, crowdLeave: 4, longWait: 2, outage: 1, hlsJoin: 0, hlsCrowd: 0, hlsLeave: 0 },
     maxCrowd: 20,
     capMs: Infinity,
   },
@@ -91,6 +102,7 @@ export function commandArbitraries(profile: Profile, weights: Weights = profile.
   const crowds = crowdArbitraries(profile.maxCrowd);
   const ways = orchestratorWayArbitraries();
   const long = longArbitraries();
+  const hls = hlsArbitraries();
   return [
     ...classicArbitraries(weights),
     ...w(crowds.crowd, weights.crowd),
@@ -104,5 +116,8 @@ export function commandArbitraries(profile: Profile, weights: Weights = profile.
     ...w(ways.restartWhileStarting, weights.restartWhileStarting),
     ...w(long.longWait, weights.longWait),
     ...w(long.outage, weights.outage),
+    ...w(hls.hlsJoin, weights.hlsJoin),
+    ...w(hls.hlsCrowd, weights.hlsCrowd),
+    ...w(hls.hlsLeave, weights.hlsLeave),
   ];
 }

@@ -28,6 +28,11 @@ export interface RunOptions {
   plant?: PlantedFault | null;
   /** No command starts past this much virtual time. */
   capMs?: number;
+  /**
+   * Measure acerelay's memory share at the start and after the quiet end (invariant 12; default
+   * true). It costs eight full collections a run: the sharpness tests of other invariants skip it.
+   */
+  measure?: boolean;
   /** Shown what the invariants judged (tests look at it). */
   onRecord?: (record: RunRecord) => void;
 }
@@ -41,28 +46,29 @@ const MEDIA_FRESH_MS = 1_000;
 
 export async function runOnce(cmds: Iterable<Cmd>, options: RunOptions | PlantedFault | null = null): Promise<RunOutcome> {
   const opts: RunOptions = typeof options === 'string' || options === null ? { plant: options } : options;
-  const world = await ChaosWorld.start(opts.plant ?? null, { measure: true });
+  const measure = opts.measure ?? true;
+  const world = await ChaosWorld.start(opts.plant ?? null, { measure });
   const started = world.clock.now();
   const commands: string[] = [];
   try {
     const logged = [...cmds];
     for (const c of logged) commands.push(c.toString());
-    const model: Model = { players: 0, elapsedMs: 0, capMs: opts.capMs ?? Infinity };
+    const model: Model = { players: 0, viewers: 0, elapsedMs: 0, capMs: opts.capMs ?? Infinity };
     await fc.asyncModelRun(() => ({ model, real: world }), logged);
     const peak = world.peakPlayers;
     const record = await quietEnd(world);
-    const end = await world.measureAndDropAcerelay();
-    record.memory = { start: world.startFootprint, end };
+    const end = measure ? await world.measureAndDropAcerelay() : null;
+    if (end) record.memory = { start: world.startFootprint, end };
     opts.onRecord?.(record);
     const results = INVARIANTS.map((inv) => ({ id: inv.id, name: inv.name, ...inv.check(record) }));
     return {
       commands,
       results,
       virtualMs: world.clock.now() - started,
-      players: record.players.length,
+      players: record.players.length + record.hls.length,
       peakPlayers: peak,
       provisions: record.sim.provisions.length,
-      memory: world.startFootprint ? { start: world.startFootprint.bytes, end: end.bytes } : null,
+      memory: world.startFootprint && end ? { start: world.startFootprint.bytes, end: end.bytes } : null,
     };
   } finally {
     await world.close();
@@ -91,8 +97,14 @@ export async function quietEnd(world: ChaosWorld): Promise<RunRecord> {
   if (!world.acerelay) await world.during(world.startAcerelay());
   // Held (and recovering) players get their whole HOLD_MAX to be admitted or aborted; the
   // quiet end goes on as soon as every player still connected has media flowing.
-  await world.until(() => world.openPlayers().every((p) => p.record.lastMediaAt !== null && world.clock.now() - p.record.lastMediaAt <= MEDIA_FRESH_MS), config.holdMaxMs + 15_000);
+  // HLS viewers likewise, with a segment every ACERELAY_HLS_SEGMENT.
+  const streaming = () =>
+    world.openPlayers().every((p) => p.record.lastMediaAt !== null && world.clock.now() - p.record.lastMediaAt <= MEDIA_FRESH_MS) &&
+    world.openViewers().every((v) => v.record.lastSegmentAt !== null && world.clock.now() - v.record.lastSegmentAt <= 2 * config.hlsSegmentMs + MEDIA_FRESH_MS);
+  await world.until(streaming, config.holdMaxMs + 15_000);
   for (const p of world.openPlayers()) p.leave();
+  // Silence: their audiences go idle after ACERELAY_HLS_IDLE, within the linger's allowance below.
+  for (const v of world.openViewers()) v.leave();
   // Linger, engine stops, and stream events retried after any outage.
   await world.advance(config.lingerMs + 40_000, Math.max(world.stepMs, IDLE_STEP_MS));
   // A start the orchestrator took late is ended by the reconciler's next comparison: when
@@ -111,8 +123,10 @@ export async function quietEnd(world: ChaosWorld): Promise<RunRecord> {
       probeIntervalMs: config.probeIntervalMs,
       queueMax: config.queueMax,
       stepMs: world.stepMs,
+      hlsSegmentMs: config.hlsSegmentMs,
     },
     players: world.records(),
+    hls: world.viewerRecords(),
     sim: world.sim.state(),
     statusLog: world.sim.statusLog(),
     entries: world.entries,

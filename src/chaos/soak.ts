@@ -72,7 +72,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     for (let hour = 1; hour <= hours; hour++) {
       const hourStarted = Date.now();
       const end = world.clock.now() + HOUR - QUIET_END_MS;
-      const model: Model = { players: world.openPlayers().length, elapsedMs: 0, capMs: Infinity };
+      const model: Model = { players: world.openPlayers().length, viewers: world.openViewers().length, elapsedMs: 0, capMs: Infinity };
       let commands = 0;
       // Each hour its own stream of commands, reproducible from the seed.
       for (const cmd of sampleCommands(arbitrary, opts.seed, hour)) {

@@ -15,6 +15,7 @@ import { createAcerelay, type Acerelay } from '../runtime.ts';
 import { silentLogger } from '../log.ts';
 import type { JournalEntry } from '../domain/journal.ts';
 import { ChaosPlayer, type PlayerLog } from './player.ts';
+import { HlsViewer, type HlsViewerLog } from './hls-viewer.ts';
 import { plantedPorts, type PlantedFault } from './planted-faults.ts';
 import { measureMemory, totalBytes } from './memory.ts';
 
@@ -39,6 +40,8 @@ export const CHAOS_ENV: Record<string, string> = {
   ACERELAY_SHUTDOWN_GRACE: '8s',
   ACERELAY_PROVISION_CONCURRENCY: '2',
   ACERELAY_MAX_STREAMS_PER_ENGINE: '1',
+  // HLS viewers that fall silent are gone after this (production: 30 s), well within the quiet end.
+  ACERELAY_HLS_IDLE: '10s',
   ACERELAY_LOG_LEVEL: 'silent',
   // Stream ids are acerelay-chaos-<uuid>, whatever machine runs the harness.
   ACERELAY_INSTANCE: CHAOS_INSTANCE,
@@ -112,6 +115,8 @@ export class ChaosWorld {
   readonly players: ChaosPlayer[] = [];
   /** Players still connected (a crowd's 200 are not scanned among every player ever). */
   private readonly open = new Set<ChaosPlayer>();
+  /** HLS viewers (each its own client of its channel's audience). */
+  readonly viewers: HlsViewer[] = [];
   readonly faults: FaultMark[] = [];
   /** Every journal entry of every acerelay run in this world, in order. */
   readonly entries: JournalEntry[] = [];
@@ -204,8 +209,31 @@ export class ChaosWorld {
     const p = new ChaosPlayer(++this.playerCount, channel, url, this.clock);
     this.players.push(p);
     this.open.add(p);
-    this.peakPlayers = Math.max(this.peakPlayers, this.openPlayers().length);
+    this.notePeak();
     return p;
+  }
+
+  /** An HLS viewer of this channel: it polls the playlist and fetches segments until it leaves. */
+  joinHls(channel: number): HlsViewer | null {
+    if (!this.acerelay) return null;
+    const id = channelId(channel);
+    const v = new HlsViewer(++this.playerCount, channel, () => (this.url ? `${this.url}/ace/manifest.m3u8?id=${id}` : ''), this.clock);
+    this.viewers.push(v);
+    this.notePeak();
+    return v;
+  }
+
+  /** Players and HLS viewers connected now: the most at once is the run's peak. */
+  private notePeak(): void {
+    this.peakPlayers = Math.max(this.peakPlayers, this.openPlayers().length + this.viewers.filter((v) => v.open).length);
+  }
+
+  openViewers(): HlsViewer[] {
+    return this.viewers.filter((v) => v.open);
+  }
+
+  viewerRecords(): HlsViewerLog[] {
+    return this.viewers.map((v) => v.record);
   }
 
   /** Players on these channels all at once (one tick: their requests race each other). */
@@ -245,6 +273,9 @@ export class ChaosWorld {
     const open = this.openPlayers();
     this.players.length = 0;
     this.players.push(...open);
+    const watching = this.openViewers();
+    this.viewers.length = 0;
+    this.viewers.push(...watching);
   }
 
   openPlayers(): ChaosPlayer[] {
@@ -318,6 +349,7 @@ export class ChaosWorld {
     liveWorlds--;
     this.cancelLaters();
     for (const p of this.players) p.leave();
+    for (const v of this.viewers) v.leave();
     if (this.acerelay) await this.acerelay.crash();
     await this.sim.close();
     rmSync(this.dataDir, { recursive: true, force: true });

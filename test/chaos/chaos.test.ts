@@ -38,7 +38,7 @@ test('acerelay chaos: exit 2 on bad arguments, 1 with the shrunk run and a repla
     expect(wrong.stderr()).toContain(args[0]);
   }
 
-  const broken = runAcerelay(['chaos', '--runs', '5', '--seed', '5', '--max-commands', '6', '--plant', 'skip-stream-ended-on-linger']);
+  const broken = runAcerelay(['chaos', '--runs', '5', '--seed', '5', '--max-commands', '6', '--profile', 'classic', '--plant', 'skip-stream-ended-on-linger']);
   expect(await broken.exited).toBe(1);
   const out = broken.stdout();
   expect(out).toMatch(/FAIL\s+7\./);
