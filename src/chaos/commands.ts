@@ -40,7 +40,7 @@ export abstract class Base implements Cmd {
   protected abstract act(m: Model, w: ChaosWorld): Promise<void>;
 }
 
-class Join extends Base {
+export class Join extends Base {
   constructor(readonly channel: number) {
     super();
   }
@@ -68,7 +68,7 @@ class Leave extends Base {
   }
 }
 
-class Wait extends Base {
+export class Wait extends Base {
   constructor(readonly ms: number) {
     super();
   }
@@ -176,7 +176,7 @@ class EngineFault extends Base {
 
 const ORCH_MODES = ['down', 'error500', 'slow', 'garbage', 'restart', 'ok'] as const;
 
-class Orchestrator extends Base {
+export class Orchestrator extends Base {
   constructor(
     readonly mode: (typeof ORCH_MODES)[number],
     readonly ms: number,
