@@ -7,7 +7,7 @@
  * (its players, journal copies, the simulator's logs) once they are judged.
  */
 import fc from 'fast-check';
-import { INVARIANTS, type InvariantResult } from './invariants.ts';
+import { INVARIANTS, type InvariantResult, type RunRecord } from './invariants.ts';
 import { commandArbitraries, PROFILES } from './profiles.ts';
 import type { Cmd, Model } from './commands.ts';
 import { ChaosWorld } from './world.ts';
@@ -59,6 +59,8 @@ export interface SoakOptions {
   seed: number;
   plant?: PlantedFault | null;
   onHour?: (sample: HourSample) => void;
+  /** Shown the record of an hour that broke an invariant (to look into it offline). */
+  onBroken?: (hour: number, record: RunRecord) => void;
 }
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
@@ -85,6 +87,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const peakPlayers = world.peakPlayers;
       const record = await quietEnd(world);
       const results = INVARIANTS.map((inv) => ({ id: inv.id, name: inv.name, ...inv.check(record) }));
+      if (results.some((r) => r.violations.length > 0)) opts.onBroken?.(hour, record);
       const players = record.players.length;
       const connectedMs = record.players.reduce((sum, p) => sum + ((p.endedAt ?? record.checkedAt) - p.arrivedAt), 0);
       forgetHour(world);
