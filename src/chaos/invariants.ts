@@ -160,7 +160,10 @@ function statusAt(run: RunRecord, at: number, judge: (s: StatusLogEntry) => bool
  * When a provisioning call is allowed after the breaker status `s`: its ETA from it; an ETA
  * under the floor (it sits at 0 while still open) is floored from the first status of the
  * same opening that showed it under the floor — a status every 2 s (held players) must not
- * push the probe back for ever.
+ * push the probe back for ever. "The same opening" is what acerelay can tell: answered
+ * statuses that all said so, whatever failed in between — an orchestrator that restarted
+ * behind a stretch of 500s and opened its breaker again looks, to acerelay, like the breaker
+ * that never closed (the soak's seed 1830 found the invariant judging by incarnation).
  */
 function breakerAllowedAt(run: RunRecord, s: StatusLogEntry): number {
   if (s.eta === null) return s.t + BREAKER_ETA_FLOOR_S * 1000;
@@ -169,7 +172,7 @@ function breakerAllowedAt(run: RunRecord, s: StatusLogEntry): number {
   for (let i = run.statusLog.indexOf(s) - 1; i >= 0; i--) {
     const x = run.statusLog[i]!;
     if (!good(x)) continue;
-    if (x.code !== 'circuit_breaker' || x.can_retry !== false || x.incarnation !== s.incarnation || x.eta === null || x.eta >= BREAKER_ETA_FLOOR_S) break;
+    if (x.code !== 'circuit_breaker' || x.can_retry !== false || x.eta === null || x.eta >= BREAKER_ETA_FLOOR_S) break;
     since = x.t;
   }
   return Math.max(s.t + s.eta * 1000, since + BREAKER_ETA_FLOOR_S * 1000);
