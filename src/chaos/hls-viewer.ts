@@ -17,6 +17,21 @@ export const HLS_POLL_MS = 1_000;
 
 export type HlsEnding = 'open' | 'left' | 'refused' | 'error';
 
+/**
+ * One audience as this viewer saw it: from its first request (or the answer that showed the
+ * one before had ended) to the next. A `503 stream_not_ready` after segments came means the
+ * audience they came from ended and a new one (a new session) is starting: for an HLS viewer
+ * that is what a reset is for a TS player, who would reconnect.
+ */
+export interface HlsAttempt {
+  startedAt: number;
+  firstSegmentAt: number | null;
+  lastSegmentAt: number | null;
+  /** The longest time between two new segments. */
+  maxSegmentGap: number;
+  segments: number;
+}
+
 export interface HlsViewerLog {
   id: number;
   channel: number;
@@ -30,6 +45,7 @@ export interface HlsViewerLog {
   /** The longest time between two new segments. */
   maxSegmentGap: number;
   segments: number;
+  attempts: HlsAttempt[];
   /** 503 stream_not_ready answers (the viewer retried). */
   notReady: number;
   /** A definitive error answer to a playlist request: its status and code. */
@@ -70,6 +86,7 @@ export class HlsViewer {
       lastSegmentAt: null,
       maxSegmentGap: 0,
       segments: 0,
+      attempts: [{ startedAt: clock.now(), firstSegmentAt: null, lastSegmentAt: null, maxSegmentGap: 0, segments: 0 }],
       notReady: 0,
       refusal: null,
       ending: 'open',
@@ -120,6 +137,7 @@ export class HlsViewer {
         const code = errorCode(a.body);
         if (a.status === 503 && code === 'stream_not_ready') {
           this.record.notReady++;
+          if (this.attempt.segments > 0) this.record.attempts.push({ startedAt: this.clock.now(), firstSegmentAt: null, lastSegmentAt: null, maxSegmentGap: 0, segments: 0 });
           this.next(Math.max(1, Number(a.retryAfter ?? 1)) * 1000);
           return;
         }
@@ -170,10 +188,19 @@ export class HlsViewer {
       if (r.lastSegmentAt !== null) r.maxSegmentGap = Math.max(r.maxSegmentGap, now - r.lastSegmentAt);
       r.lastSegmentAt = now;
       r.segments++;
+      const at = this.attempt;
+      at.firstSegmentAt ??= now;
+      if (at.lastSegmentAt !== null) at.maxSegmentGap = Math.max(at.maxSegmentGap, now - at.lastSegmentAt);
+      at.lastSegmentAt = now;
+      at.segments++;
     }
   }
 
   private token: string | null = null;
+
+  private get attempt(): HlsAttempt {
+    return this.record.attempts.at(-1)!;
+  }
 
   private fault(what: string): void {
     this.record.violation ??= what;

@@ -1,6 +1,8 @@
 /**
  * 14. HLS viewers are served like players (architecture.md, "A harness drives it through HTTP
- * alone"): each gets its first segment or a definitive answer within the bound a player has,
+ * alone"): each audience a viewer sees (hls-viewer.ts: a new one starts when a playlist answers
+ * stream_not_ready after segments came — the old one ended, as a TS player's reset) gets its
+ * first segment or a definitive answer within the bound a player has,
  * plus what HLS adds (a segment's duration twice and one Retry-After of a `stream_not_ready`);
  * new segments keep coming within the mid-stream bound; within one audience the media sequence
  * never goes back; every segment is whole packets starting with a PAT (the viewer checks those
@@ -29,17 +31,21 @@ export const hlsViewersServed: Invariant = {
       const name = `HLS viewer ${v.id} (${t(run, v.arrivedAt)})`;
       if (v.violation) violations.push(`${name}: ${v.violation}`);
       const gaveUp = v.endedAt ?? run.checkedAt;
-      if (v.firstSegmentAt === null) {
-        const answeredAt = v.refusal?.at ?? gaveUp;
-        if (answeredAt - v.arrivedAt > startBound) {
-          violations.push(`${name}: ${v.refusal ? `${v.refusal.status} ${v.refusal.code}` : 'no segment'} only after ${answeredAt - v.arrivedAt} ms (> ${startBound})`);
+      // Each audience the viewer saw is judged as a player is; the next one's start (a
+      // stream_not_ready after segments) is the answer that ended the one before.
+      v.attempts.forEach((a, i) => {
+        const over = v.attempts[i + 1]?.startedAt ?? v.refusal?.at ?? gaveUp;
+        const which = v.attempts.length > 1 ? ` audience ${i + 1}` : '';
+        if (a.firstSegmentAt === null) {
+          if (over - a.startedAt > startBound) {
+            violations.push(`${name}${which}: ${v.refusal && i === v.attempts.length - 1 ? `${v.refusal.status} ${v.refusal.code}` : 'no segment'} only after ${over - a.startedAt} ms (> ${startBound})`);
+          }
+          return;
         }
-        continue;
-      }
-      if (v.firstSegmentAt - v.arrivedAt > startBound) violations.push(`${name}: first segment after ${v.firstSegmentAt - v.arrivedAt} ms (> ${startBound})`);
-      const tail = (v.refusal?.at ?? gaveUp) - v.lastSegmentAt!;
-      const gap = Math.max(v.maxSegmentGap, tail);
-      if (gap > gapBound) violations.push(`${name}: ${gap} ms without a new segment and no definitive answer (> ${gapBound})`);
+        if (a.firstSegmentAt - a.startedAt > startBound) violations.push(`${name}${which}: first segment after ${a.firstSegmentAt - a.startedAt} ms (> ${startBound})`);
+        const gap = Math.max(a.maxSegmentGap, over - a.lastSegmentAt!);
+        if (gap > gapBound) violations.push(`${name}${which}: ${gap} ms without a new segment and no answer that ended it (> ${gapBound})`);
+      });
     }
     return { checks: run.hls.length, violations };
   },

@@ -32,7 +32,7 @@ describe('HLS viewers', () => {
     expect(outcome.results.find((x) => x.id === 14)!.checks).toBe(4);
   }, 300_000);
 
-  test('invariant 14 finds a viewer left without a segment or an answer, a stall, and a sequence that went back', () => {
+  test('invariant 14 finds a viewer left without a segment or an answer, a stall, and a sequence that went back; an audience that ended answers its stall', () => {
     const base: HlsViewerLog = {
       id: 1,
       channel: 0,
@@ -42,6 +42,7 @@ describe('HLS viewers', () => {
       lastSegmentAt: null,
       maxSegmentGap: 0,
       segments: 0,
+      attempts: [{ startedAt: 0, firstSegmentAt: null, lastSegmentAt: null, maxSegmentGap: 0, segments: 0 }],
       notReady: 3,
       refusal: null,
       ending: 'open',
@@ -57,9 +58,14 @@ describe('HLS viewers', () => {
       }) as unknown as RunRecord;
     expect(hlsViewersServed.check(run([base], 60_000)).violations).toEqual([]);
     expect(hlsViewersServed.check(run([base], 200_000)).violations).toHaveLength(1);
-    const stalled = { ...base, firstSegmentAt: 5_000, lastSegmentAt: 10_000, segments: 3 };
+    const stalled = { ...base, firstSegmentAt: 5_000, lastSegmentAt: 10_000, segments: 3, attempts: [{ startedAt: 0, firstSegmentAt: 5_000, lastSegmentAt: 10_000, maxSegmentGap: 2_500, segments: 3 }] };
     expect(hlsViewersServed.check(run([stalled], 60_000)).violations).toEqual([]);
     expect(hlsViewersServed.check(run([stalled], 200_000)).violations).toHaveLength(1);
     expect(hlsViewersServed.check(run([{ ...stalled, violation: 'media sequence 3 after 5' }], 20_000)).violations).toHaveLength(1);
+    // Its audience ended (a stream_not_ready after segments) 75 s into the stall: that answered
+    // it; the new audience is judged from there.
+    const replaced = { ...stalled, attempts: [...stalled.attempts, { startedAt: 85_000, firstSegmentAt: null, lastSegmentAt: null, maxSegmentGap: 0, segments: 0 }] };
+    expect(hlsViewersServed.check(run([replaced], 150_000)).violations).toEqual([]);
+    expect(hlsViewersServed.check(run([replaced], 250_000)).violations).toHaveLength(1);
   });
 });
