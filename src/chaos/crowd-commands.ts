@@ -122,9 +122,9 @@ export function crowdArbitraries(maxCrowd: number) {
         spread: fc.boolean(),
         first,
         seen: fc.boolean(),
-        // Shorter than HOLD_MAX (20 s): the crowd is still held when the outage ends.
+        // Shorter than HOLD_MAX (60 s in the harness): the crowd is still held when the outage ends.
         heldSeconds: fc.integer({ min: 1, max: 18 }),
-        // Some beyond HOLD_MAX: those crowds are refused (503 + Retry-After).
+        // Within HOLD_MAX: the crowd is held (0 is the breaker's "any moment now", floored).
         eta: fc.integer({ min: 0, max: 40 }),
         room: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
       })
