@@ -513,7 +513,7 @@ function hooked<T>(hook: ((port: T) => T) | undefined, port: T): T {
 }
 
 /** How often the orchestrator's stream list is compared with ours when nothing else asks for it. */
-const RECONCILE_EVERY_MS = 5 * 60_000;
+export const RECONCILE_EVERY_MS = 5 * 60_000;
 
 /**
  * Compare the orchestrator's stream list with ours when it may have forgotten (it answers again

@@ -11,24 +11,36 @@ import { CHANNELS } from './world.ts';
 
 export interface Model {
   players: number;
+  /** HLS viewers that joined. */
+  viewers: number;
+  /** Virtual time the run has covered so far. */
+  elapsedMs: number;
+  /** No command starts once the run has covered this much (a long run's 30 minutes). */
+  capMs: number;
 }
 
 export type Cmd = fc.AsyncCommand<Model, ChaosWorld, false>;
 
 /** A command's action plus a short settle, so the system reacts before the next one. */
-abstract class Base implements Cmd {
+export abstract class Base implements Cmd {
   abstract toString(): string;
-  check(_m: Readonly<Model>): boolean {
+  check(m: Readonly<Model>): boolean {
+    return m.elapsedMs < m.capMs && this.applies(m);
+  }
+  /** Whether the command makes sense in this model (beyond the time cap). */
+  protected applies(_m: Readonly<Model>): boolean {
     return true;
   }
   async run(m: Model, w: ChaosWorld): Promise<void> {
+    const from = w.clock.now();
     await this.act(m, w);
     await w.advance(200);
+    m.elapsedMs += w.clock.now() - from;
   }
   protected abstract act(m: Model, w: ChaosWorld): Promise<void>;
 }
 
-class Join extends Base {
+export class Join extends Base {
   constructor(readonly channel: number) {
     super();
   }
@@ -44,7 +56,7 @@ class Leave extends Base {
   constructor(readonly index: number) {
     super();
   }
-  override check(m: Readonly<Model>) {
+  protected override applies(m: Readonly<Model>) {
     return m.players > 0;
   }
   protected async act(_m: Model, w: ChaosWorld) {
@@ -56,7 +68,7 @@ class Leave extends Base {
   }
 }
 
-class Wait extends Base {
+export class Wait extends Base {
   constructor(readonly ms: number) {
     super();
   }
@@ -164,7 +176,7 @@ class EngineFault extends Base {
 
 const ORCH_MODES = ['down', 'error500', 'slow', 'garbage', 'restart', 'ok'] as const;
 
-class Orchestrator extends Base {
+export class Orchestrator extends Base {
   constructor(
     readonly mode: (typeof ORCH_MODES)[number],
     readonly ms: number,
@@ -195,7 +207,8 @@ class RestartAcerelay extends Base {
   }
 }
 
-export interface CommandWeights {
+/** The single-player commands' weights (their arbitraries come first, in this order). */
+export interface ClassicWeights {
   join: number;
   leave: number;
   wait: number;
@@ -209,7 +222,8 @@ export interface CommandWeights {
   restart: number;
 }
 
-export const DEFAULT_WEIGHTS: CommandWeights = {
+/** The mix the harness had before crowds: at most a handful of players per run. */
+export const CLASSIC_WEIGHTS: ClassicWeights = {
   join: 6,
   leave: 3,
   wait: 4,
@@ -223,7 +237,7 @@ export const DEFAULT_WEIGHTS: CommandWeights = {
   restart: 1,
 };
 
-export function commandArbitraries(weights: CommandWeights = DEFAULT_WEIGHTS): Array<fc.Arbitrary<Cmd>> {
+export function classicArbitraries(weights: ClassicWeights): Array<fc.Arbitrary<Cmd>> {
   const w = (arb: fc.Arbitrary<Cmd>, n: number) => Array.from({ length: n }, () => arb);
   return [
     ...w(fc.integer({ min: 0, max: CHANNELS.length - 1 }).map((c) => new Join(c)), weights.join),

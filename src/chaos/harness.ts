@@ -4,7 +4,7 @@
  * `seed` + `path` replay that exact run.
  */
 import fc from 'fast-check';
-import { commandArbitraries, DEFAULT_WEIGHTS, type CommandWeights } from './commands.ts';
+import { commandArbitraries, PROFILES, type Profile, type ProfileName, type Weights } from './profiles.ts';
 import { runOnce, type RunOutcome } from './run.ts';
 import { INVARIANTS } from './invariants.ts';
 import type { PlantedFault } from './planted-faults.ts';
@@ -18,7 +18,12 @@ export interface ChaosOptions {
   replayPath?: string;
   /** A deliberate bug planted in every acerelay of these runs (and in no other). */
   plant?: PlantedFault | null;
-  weights?: CommandWeights;
+  /** What runs are made of (default `short`: crowds and the real orchestrator's ways among the classic faults). */
+  profile?: ProfileName | Profile;
+  /** The profile's weights, changed. */
+  weights?: Weights;
+  /** Measure acerelay's memory in every run (invariant 12; default true). */
+  measure?: boolean;
   /** Told after every executed run (the first runs and every shrinking step). */
   onRun?: (outcome: RunOutcome, index: number) => void;
 }
@@ -37,6 +42,10 @@ export interface ChaosReport {
   executions: number;
   commands: number;
   virtualMs: number;
+  /** Players over every execution, and the most connected at once in one run. */
+  players: number;
+  peakPlayers: number;
+  profile: ProfileName;
   realMs: number;
   tallies: InvariantTally[];
   /** The shrunk failing run, when one broke an invariant. */
@@ -53,11 +62,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let executions = 0;
   let commands = 0;
   let virtualMs = 0;
-  const property = fc.asyncProperty(fc.commands(commandArbitraries(opts.weights ?? DEFAULT_WEIGHTS), { maxCommands: opts.maxCommands, size: 'max', replayPath: opts.replayPath }), async (cmds) => {
-    const outcome = await runOnce(cmds, opts.plant ?? null);
+  let players = 0;
+  let peakPlayers = 0;
+  const profile = typeof opts.profile === 'object' ? opts.profile : PROFILES[opts.profile ?? 'short'];
+  const arbitraries = commandArbitraries(profile, opts.weights ?? profile.weights);
+  const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: opts.maxCommands, size: 'max', replayPath: opts.replayPath }), async (cmds) => {
+    const outcome = await runOnce(cmds, { plant: opts.plant ?? null, capMs: profile.capMs, measure: opts.measure ?? true });
     executions++;
     commands += outcome.commands.length;
     virtualMs += outcome.virtualMs;
+    players += outcome.players;
+    peakPlayers = Math.max(peakPlayers, outcome.peakPlayers);
     for (const r of outcome.results) {
       const tally = tallies.find((x) => x.id === r.id)!;
       tally.checks += r.checks;
@@ -80,6 +95,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const replayPath = /replayPath="([^"]*)"/.exec(String(cmds))?.[1];
     replay =
       `acerelay chaos --runs 1 --seed ${details.seed} --path ${details.counterexamplePath} --max-commands ${opts.maxCommands}` +
+      `${profile.name !== 'short' ? ` --profile ${profile.name}` : ''}` +
       `${replayPath ? ` --replay-path ${replayPath}` : ''}${opts.plant ? ` --plant ${opts.plant}` : ''}`;
   }
   return {
@@ -89,6 +105,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     executions,
     commands,
     virtualMs,
+    players,
+    peakPlayers,
+    profile: profile.name,
     realMs: Date.now() - started,
     tallies,
     failure,

@@ -1,13 +1,19 @@
 /**
- * The ten invariants of acerelay.md, each a named check over what one run left behind: the
- * simulator's state and status log (`GET /__sim/state`, `/__sim/status-log`, its `/streams`),
- * acerelay's journal entries, and what every player received. Each returns how many things
- * it checked and what it found wrong.
+ * The invariants, each a named check over what one run left behind: the simulator's state
+ * and status log (`GET /__sim/state`, `/__sim/status-log`, its `/streams`), acerelay's
+ * journal entries, and what every player received. Each returns how many things it checked
+ * and what it found wrong. 1–10 are acerelay.md's; 11–13 (invariants-at-scale.ts) came with
+ * crowds, long runs and the soak; 14 (invariant-hls.ts) with HLS viewers.
  */
-import type { SimState, StatusLogEntry } from '../sim/index.ts';
+import type { SimProvision, SimState, StatusLogEntry } from '../sim/index.ts';
 import type { JournalEntry } from '../domain/journal.ts';
 import type { PlayerLog } from './player.ts';
-import type { FaultMark } from './world.ts';
+import type { HlsViewerLog } from './hls-viewer.ts';
+import { hlsViewersServed } from './invariant-hls.ts';
+import type { FaultMark, Footprint } from './world.ts';
+import { listedNotRun, memoryReturns, queueBound } from './invariants-at-scale.ts';
+import { accounting } from './stream-accounting.ts';
+import { BREAKER_ETA_FLOOR_S } from '../core/provision-gate.ts';
 
 export interface RunRecord {
   limits: {
@@ -17,15 +23,25 @@ export interface RunRecord {
     maxPerEngine: number;
     provisionConcurrency: number;
     probeIntervalMs: number;
+    queueMax: number;
+    /** The world's step: real I/O may take this long in virtual time. */
+    stepMs: number;
+    hlsSegmentMs: number;
   };
   players: PlayerLog[];
+  /** What every HLS viewer was answered. */
+  hls: HlsViewerLog[];
   sim: SimState;
   statusLog: StatusLogEntry[];
   entries: JournalEntry[];
   runOf: Map<string, number>;
   faults: FaultMark[];
   /** acerelay when everything should have ended. */
-  end: { sessions: number; players: number; held: number; queue: number; slots: number };
+  end: { sessions: number; players: number; held: number; queue: number; slots: number; running: string[] };
+  /** The streams the orchestrator lists as started after the quiet end (its `GET /streams?status=started`). */
+  listed: Array<{ id: string; containerId: string; startedAt: number }>;
+  /** acerelay's memory share at the start and after the quiet end (null: not measured, as in the soak). */
+  memory: { start: Footprint | null; end: Footprint } | null;
   checkedAt: number;
 }
 
@@ -41,7 +57,7 @@ export interface Invariant {
 }
 
 const MARGIN_MS = 10_000;
-/** A status answered this close before a provisioning call may not have been read yet. */
+/** A status answered this close before a provisioning call may not have been read yet (at least one step more). */
 const READ_GRACE_MS = 300;
 
 function t(run: RunRecord, at: number): string {
@@ -75,7 +91,21 @@ const answered: Invariant = {
   },
 };
 
-/** 2. A held player gets no error before HOLD_MAX while only should-wait problems hold. */
+/**
+ * A provisioning answer that fails a session for good: a 500 other than the full house's and
+ * the pool's "Maximum active replicas" (those mean wait) and other than a broken orchestrator's
+ * text 500 in error500 mode (no verdict: wait), or a refused API key.
+ */
+export function finalRefusal(c: SimProvision): boolean {
+  if (c.http_status === 401 || c.http_status === 403) return true;
+  if (c.http_status !== 500) return false;
+  return c.reason !== 'full_house' && c.reason !== 'active_replicas' && !(c.code ?? '').startsWith('orchestrator_');
+}
+
+/**
+ * 2. A held player — one answered 200 that got no media yet, crowds included — is not reset
+ * before HOLD_MAX while only should-wait problems hold.
+ */
 const heldNotFailedEarly: Invariant = {
   id: 2,
   name: 'a held player gets no error before HOLD_MAX while the wait is a should-wait one',
@@ -87,14 +117,19 @@ const heldNotFailedEarly: Invariant = {
       if (!held || p.headersAt === null) continue;
       checks++;
       if (p.ending !== 'reset' && p.ending !== 'end' && p.ending !== 'error') continue;
+      // HOLD_MAX runs from the 200 (a player may wait up to 2 s of provisioning before it).
       const heldFor = p.endedAt! - p.headersAt;
       if (heldFor >= run.limits.holdMaxMs - 1_000) continue;
       // A failure that is not a should-wait one may end it early: a fault acting while it
-      // waited, or a provisioning call that failed for good (general_error, text 500).
+      // waited, or a provisioning call refused for good. "Maximum active replicas" is not one.
       const from = p.arrivedAt - 5_000;
       const hardFault = run.faults.some((f) => f.hard && f.t <= p.endedAt! && f.until >= from);
-      const hardRefusal = run.sim.provisions.some((c) => c.http_status === 500 && (c.done_at ?? c.t) >= from && c.t <= p.endedAt!);
-      if (!hardFault && !hardRefusal) violations.push(`player ${p.id} (${t(run, p.arrivedAt)}): held, then ${p.ending} after ${heldFor} ms with no hard failure around`);
+      const hardRefusal = run.sim.provisions.some((c) => finalRefusal(c) && (c.done_at ?? c.t) >= from && c.t <= p.endedAt!);
+      if (!hardFault && !hardRefusal) {
+        const around = run.sim.provisions.filter((c) => c.http_status !== 200 && (c.done_at ?? c.t) >= from && c.t <= p.endedAt!);
+        const seen = [...new Set(around.map((c) => `${c.http_status} ${c.code}${c.reason ? ` (${c.reason})` : ''}`))];
+        violations.push(`player ${p.id} (${t(run, p.arrivedAt)}): held, then ${p.ending} after ${heldFor} ms with no hard failure around${seen.length ? ` — provisioning answered ${seen.join(', ')}` : ''}`);
+      }
     }
     return { checks, violations };
   },
@@ -110,14 +145,37 @@ function good(s: StatusLogEntry): boolean {
  * already have read) says otherwise; then no verdict (null).
  */
 function statusAt(run: RunRecord, at: number, judge: (s: StatusLogEntry) => boolean): StatusLogEntry | null {
+  const grace = Math.max(READ_GRACE_MS, run.limits.stepMs + 200);
   let known: StatusLogEntry | null = null;
   for (const s of run.statusLog) {
     if (s.t > at) break;
     if (!good(s)) continue;
-    if (s.t <= at - READ_GRACE_MS) known = s;
+    if (s.t <= at - grace) known = s;
     else if (!judge(s)) return null;
   }
   return known && judge(known) ? known : null;
+}
+
+/**
+ * When a provisioning call is allowed after the breaker status `s`: its ETA from it; an ETA
+ * under the floor (it sits at 0 while still open) is floored from the first status of the
+ * same opening that showed it under the floor — a status every 2 s (held players) must not
+ * push the probe back for ever. "The same opening" is what acerelay can tell: answered
+ * statuses that all said so, whatever failed in between — an orchestrator that restarted
+ * behind a stretch of 500s and opened its breaker again looks, to acerelay, like the breaker
+ * that never closed (the soak's seed 1830 found the invariant judging by incarnation).
+ */
+function breakerAllowedAt(run: RunRecord, s: StatusLogEntry): number {
+  if (s.eta === null) return s.t + BREAKER_ETA_FLOOR_S * 1000;
+  if (s.eta >= BREAKER_ETA_FLOOR_S) return s.t + s.eta * 1000;
+  let since = s.t;
+  for (let i = run.statusLog.indexOf(s) - 1; i >= 0; i--) {
+    const x = run.statusLog[i]!;
+    if (!good(x)) continue;
+    if (x.code !== 'circuit_breaker' || x.can_retry !== false || x.eta === null || x.eta >= BREAKER_ETA_FLOOR_S) break;
+    since = x.t;
+  }
+  return Math.max(s.t + s.eta * 1000, since + BREAKER_ETA_FLOOR_S * 1000);
 }
 
 /** 3. No provisioning while the last status says the breaker is open and its (floored) ETA has not passed. */
@@ -129,7 +187,7 @@ const breakerRespected: Invariant = {
     for (const p of run.sim.provisions) {
       const s = statusAt(run, p.t, (x) => x.code === 'circuit_breaker' && x.can_retry === false);
       if (!s || s.incarnation !== p.incarnation) continue;
-      const allowedAt = s.t + Math.max(s.eta ?? 0, 5) * 1000;
+      const allowedAt = breakerAllowedAt(run, s);
       if (p.t < allowedAt - 100) {
         violations.push(`provisioning at ${t(run, p.t)} while the status of ${t(run, s.t)} said breaker open, ETA ${s.eta} s (allowed from ${t(run, allowedAt)})`);
       }
@@ -144,19 +202,33 @@ function blocked(s: StatusLogEntry): boolean {
   return s.can_provision === false && s.code !== 'max_capacity';
 }
 
-/** 4. Provisioning in flight stays within its bound; while blocked, one at a time, spaced by the probe interval. */
+/**
+ * 4. Provisioning in flight stays within its bound at every instant (a sweep over the
+ * simulator's calls, from arrival to answer); while blocked, one at a time, spaced by the
+ * probe interval.
+ */
 const provisioningBounded: Invariant = {
   id: 4,
   name: 'provisioning calls stay bounded and do not grow with waiting players',
   check(run) {
     const violations: string[] = [];
     const calls = run.sim.provisions.map((p) => ({ ...p, end: p.done_at ?? run.checkedAt }));
-    for (const c of calls) {
-      const inFlight = calls.filter((o) => o.t <= c.t && c.t < o.end).length;
-      if (inFlight > run.limits.provisionConcurrency) violations.push(`${inFlight} provisioning calls in flight at ${t(run, c.t)} (bound ${run.limits.provisionConcurrency})`);
-      const s = statusAt(run, c.t, blocked);
-      if (s && s.incarnation === c.incarnation && inFlight > 1) {
-        violations.push(`${inFlight} provisioning calls in flight at ${t(run, c.t)} while blocked (${s!.code})`);
+    // Arrivals and answers in time order, an answer before an arrival at the same instant
+    // (acerelay may send the next call the moment the last one is answered).
+    const moments = calls.flatMap((c) => [
+      { at: c.t, delta: 1, call: c },
+      { at: c.end, delta: -1, call: c },
+    ]);
+    moments.sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let inFlight = 0;
+    for (const m of moments) {
+      inFlight += m.delta;
+      // An answer at its arrival's instant (a refusal at once) is never in flight.
+      if (m.delta < 0 || m.call.end === m.call.t) continue;
+      if (inFlight > run.limits.provisionConcurrency) violations.push(`${inFlight} provisioning calls in flight at ${t(run, m.at)} (bound ${run.limits.provisionConcurrency})`);
+      const s = statusAt(run, m.at, blocked);
+      if (s && s.incarnation === m.call.incarnation && inFlight > 1) {
+        violations.push(`${inFlight} provisioning calls in flight at ${t(run, m.at)} while blocked (${s.code})`);
       }
     }
     for (let i = 1; i < calls.length; i++) {
@@ -218,47 +290,6 @@ const engineLoad: Invariant = {
   },
 };
 
-/** 7. Every accepted start gets an end (ours, or the orchestrator's sweep); no end for an id never accepted (by that incarnation of the orchestrator). */
-const accounting: Invariant = {
-  id: 7,
-  name: 'every accepted stream_started gets a stream_ended, and no end names an unknown id',
-  check(run) {
-    const violations: string[] = [];
-    const accepted = new Map<string, number>();
-    for (const e of run.sim.events) {
-      if (e.type === 'stream_started' && e.http_status === 200 && e.processed && e.stream_id) accepted.set(`${e.incarnation}|${e.stream_id}`, e.t);
-    }
-    const ended = new Set<string>();
-    for (const e of run.sim.events) {
-      if (e.type !== 'stream_ended' || !e.processed) continue;
-      const key = `${e.incarnation}|${e.stream_id}`;
-      if (!e.stream_id || !accepted.has(key) || (accepted.get(key)! > e.t)) {
-        violations.push(`stream_ended for ${e.stream_id ?? '(no id)'} at ${t(run, e.t)}, never accepted by this orchestrator${e.ended_stream_id && e.ended_stream_id !== e.stream_id ? ` — it ended ${e.ended_stream_id}` : ''}`);
-      } else if (e.ended_stream_id !== e.stream_id) {
-        violations.push(`stream_ended for ${e.stream_id} ended ${e.ended_stream_id ?? 'nothing'}`);
-      }
-      ended.add(key);
-    }
-    // The orchestrator's own sweep ends a start it cannot place (an engine it no longer runs,
-    // e.g. one its restart just wiped): its accounting is closed, and our end then rightly
-    // finds the id no longer started and is not sent.
-    for (const r of run.sim.streams) if (r.ended_by === 'sweep') ended.add(`${r.incarnation}|${r.id}`);
-    const current = run.sim.incarnation;
-    for (const [key] of accepted) {
-      if (!key.startsWith(`${current}|`)) continue;
-      if (ended.has(key)) continue;
-      const id = key.split('|')[1]!;
-      const record = run.sim.streams.find((r) => `${r.incarnation}|${r.id}` === key);
-      const sends = run.sim.events.filter((e) => e.type === 'stream_ended' && e.stream_id === id).map((e) => `${e.http_status}${e.processed ? '' : ' unprocessed'}`);
-      violations.push(
-        `stream ${id} (container ${record?.container_id.slice(0, 8) ?? '?'}, accepted ${t(run, accepted.get(key)!)}) was accepted and never ended — ` +
-          `orchestrator record ${record ? `${record.status}${record.ended_by ? ` by ${record.ended_by}` : ''}` : 'missing'}, end deliveries: ${sends.length > 0 ? sends.join(', ') : 'none'}`,
-      );
-    }
-    return { checks: accepted.size, violations };
-  },
-};
-
 /** 8. Every engine session is stopped once its players are gone and the linger has passed. */
 const stopped: Invariant = {
   id: 8,
@@ -281,36 +312,10 @@ const packets: Invariant = {
   id: 9,
   name: 'players receive whole packets, in order, none lost or duplicated',
   check(run) {
-    const violations: string[] = [];
-    let checks = 0;
-    for (const p of run.players) {
-      if (p.status !== 200 || p.chunks.length === 0) continue;
-      checks++;
-      const buf = Buffer.concat(p.chunks);
-      const whole = buf.length - (buf.length % 188);
-      const last = new Map<number, number>();
-      for (let off = 0; off < whole; off += 188) {
-        if (buf[off] !== 0x47) {
-          violations.push(`player ${p.id}: byte ${off} is not a packet start`);
-          break;
-        }
-        const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
-        if (pid === 0x1fff) continue;
-        const afc = (buf[off + 3]! >> 4) & 3;
-        const cc = buf[off + 3]! & 0x0f;
-        const discontinuity = (afc & 2) !== 0 && buf[off + 4]! > 0 && (buf[off + 5]! & 0x80) !== 0;
-        const prev = last.get(pid);
-        if (prev !== undefined && !discontinuity) {
-          const expected = afc & 1 ? (prev + 1) & 0x0f : prev;
-          if (cc !== expected) {
-            violations.push(`player ${p.id}: PID ${pid} counter ${cc} after ${prev} at byte ${off} (lost or repeated packets)`);
-            break;
-          }
-        }
-        last.set(pid, cc);
-      }
-    }
-    return { checks, violations };
+    // Each player checked its bytes as they arrived (packet-check.ts).
+    const streamed = run.players.filter((p) => p.status === 200 && p.packets > 0);
+    const violations = streamed.filter((p) => p.packetViolation !== null).map((p) => `player ${p.id}: ${p.packetViolation}`);
+    return { checks: streamed.length, violations };
   },
 };
 
@@ -332,4 +337,19 @@ const quiet: Invariant = {
   },
 };
 
-export const INVARIANTS: Invariant[] = [answered, heldNotFailedEarly, breakerRespected, provisioningBounded, fifo, engineLoad, accounting, stopped, packets, quiet];
+export const INVARIANTS: Invariant[] = [
+  answered,
+  heldNotFailedEarly,
+  breakerRespected,
+  provisioningBounded,
+  fifo,
+  engineLoad,
+  accounting,
+  stopped,
+  packets,
+  quiet,
+  listedNotRun,
+  memoryReturns,
+  queueBound,
+  hlsViewersServed,
+];

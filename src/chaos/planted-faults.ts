@@ -6,7 +6,9 @@
  * them, and two runs in one process never share one.
  */
 import { ProvisionGate } from '../core/provision-gate.ts';
-import type { BlockedDetails } from '../adapters/orchestrator/types.ts';
+import type { BrokerPort } from '../core/session-actors.ts';
+import type { BlockedDetails, OrchestratorStatus } from '../adapters/orchestrator/types.ts';
+import { ProvisionError } from '../adapters/orchestrator/errors.ts';
 import type { PortHooks } from '../runtime.ts';
 
 export const PLANTED_FAULTS = {
@@ -15,7 +17,15 @@ export const PLANTED_FAULTS = {
   'skip-stream-ended-on-linger': 'a session ended after its linger never sends stream_ended',
   'queue-out-of-order': 'the engine queue serves the newest arrival first',
   'end-unknown-id': 'stream_ended goes out for an id the orchestrator never accepted',
+  'provision-bound-grows-with-queue': 'the provisioning bound grows by one call for every 6 sessions waiting (only a crowd has that many)',
+  'full-house-fails-held-players': "the orchestrator's \"Maximum active replicas\" taken as a final provisioning failure (held players reset)",
+  'leak-per-session': 'every new session leaves 256 KiB behind for good',
 } as const;
+
+/** Waiting sessions per extra provisioning call under `provision-bound-grows-with-queue`. */
+export const SESSIONS_PER_EXTRA_CALL = 6;
+/** What `leak-per-session` keeps per session. */
+export const LEAK_PER_SESSION = 256 * 1024;
 
 export type PlantedFault = keyof typeof PLANTED_FAULTS;
 
@@ -41,11 +51,61 @@ export function plantedPorts(fault: PlantedFault | null): PortHooks {
       let newest = 0;
       return {
         broker: (broker) => ({
+          ...forward(broker),
           request: (req) => broker.request({ ...req, seq: --newest }),
-          provision: (sessionId) => broker.provision(sessionId),
-          activate: (sessionId, streamId, infohash) => broker.activate(sessionId, streamId, infohash),
-          release: (sessionId) => broker.release(sessionId),
-          reportFailure: (engineId) => broker.reportFailure(engineId),
+        }),
+      };
+    }
+    case 'provision-bound-grows-with-queue': {
+      const waiting = new Set<string>();
+      return {
+        gate: (concurrency, probeIntervalMs) => new BoundGrowsWithQueue(concurrency, probeIntervalMs, () => waiting.size),
+        broker: (broker) => ({
+          ...forward(broker),
+          request: (req) => {
+            waiting.add(req.sessionId);
+            const cancel = broker.request({
+              ...req,
+              listener: (update) => {
+                if (update.type === 'granted') waiting.delete(req.sessionId);
+                req.listener(update);
+              },
+            });
+            return () => {
+              waiting.delete(req.sessionId);
+              cancel();
+            };
+          },
+          release: (sessionId) => {
+            waiting.delete(sessionId);
+            broker.release(sessionId);
+          },
+        }),
+      };
+    }
+    case 'full-house-fails-held-players':
+      return {
+        broker: (broker) => ({
+          ...forward(broker),
+          provision: (sessionId) =>
+            broker.provision(sessionId).catch((err: unknown) => {
+              // The old reading: a 500 general_error is a failure, whatever it says.
+              if (err instanceof ProvisionError && err.reason === 'max_capacity' && err.status === 500) {
+                throw new ProvisionError(500, 'failed', 'general_error', err.message, null, false, false);
+              }
+              throw err;
+            }),
+        }),
+      };
+    case 'leak-per-session': {
+      const kept = new Map<string, Buffer>();
+      return {
+        broker: (broker) => ({
+          ...forward(broker),
+          request: (req) => {
+            if (!kept.has(req.sessionId)) kept.set(req.sessionId, Buffer.alloc(LEAK_PER_SESSION, 1));
+            return broker.request(req);
+          },
         }),
       };
     }
@@ -71,5 +131,37 @@ class BreakerEtaIgnored extends ProvisionGate {
 class ProbePerWaiter extends ProvisionGate {
   protected override probeVerdict(): ReturnType<ProvisionGate['check']> {
     return { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: true };
+  }
+}
+
+/** The broker's verbs passed through unchanged (a planted fault replaces one or two). */
+function forward(broker: BrokerPort): BrokerPort {
+  return {
+    request: (req) => broker.request(req),
+    provision: (sessionId) => broker.provision(sessionId),
+    activate: (sessionId, streamId, infohash) => broker.activate(sessionId, streamId, infohash),
+    release: (sessionId) => broker.release(sessionId),
+    reportFailure: (engineId) => broker.reportFailure(engineId),
+  };
+}
+
+/**
+ * "More demand, more calls": while not blocked, one more provisioning call in flight is
+ * allowed for every SESSIONS_PER_EXTRA_CALL sessions waiting. The single players of the classic
+ * mix never have that many (five channels); a crowd on many channels does.
+ */
+class BoundGrowsWithQueue extends ProvisionGate {
+  constructor(
+    private readonly bound: number,
+    probeIntervalMs: number,
+    private readonly waiting: () => number,
+  ) {
+    super(bound, probeIntervalMs);
+  }
+  override check(now: number, status: OrchestratorStatus, observedAt: number): ReturnType<ProvisionGate['check']> {
+    const verdict = super.check(now, status, observedAt);
+    if (verdict.allowed || verdict.reason !== 'provisioning') return verdict;
+    const bound = this.bound + Math.floor(this.waiting() / SESSIONS_PER_EXTRA_CALL);
+    return this.inFlight < bound ? { allowed: true, reason: null, etaSeconds: null, probeAt: null, probe: false } : verdict;
   }
 }

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { Clock } from '../clock.ts';
+import { PacketCheck, describeFault } from './packet-check.ts';
 
 export type Ending = 'open' | 'end' | 'reset' | 'left' | 'error';
 
@@ -25,17 +26,16 @@ export interface PlayerLog {
   retryAfter: string | null;
   errorCode: string | null;
   bytes: number;
-  chunks: Buffer[];
+  /** Packets checked for invariant 9 as they arrived (a 200 answer's body). */
+  packets: number;
+  /** What invariant 9 found wrong in this player's bytes, if anything. */
+  packetViolation: string | null;
 }
-
-const MAX_KEPT = 16 * 1024 * 1024;
 
 export class ChaosPlayer {
   readonly record: PlayerLog;
   private readonly abort = new AbortController();
-  private kept = 0;
-  /** The start of a packet split across chunks (the body is whole packets from its first byte). */
-  private tail: Buffer = Buffer.alloc(0);
+  private readonly check = new PacketCheck();
 
   constructor(id: number, channel: number, url: string, private readonly clock: Clock) {
     this.record = {
@@ -53,7 +53,8 @@ export class ChaosPlayer {
       retryAfter: null,
       errorCode: null,
       bytes: 0,
-      chunks: [],
+      packets: 0,
+      packetViolation: null,
     };
     this.start();
   }
@@ -75,19 +76,18 @@ export class ChaosPlayer {
       r.status = res.statusCode ?? 0;
       r.headersAt = this.clock.now();
       r.retryAfter = (res.headers['retry-after'] as string | undefined) ?? null;
-      const media = res.statusCode === 200;
+      const stream = res.statusCode === 200;
       const body: Buffer[] = [];
       res.on('data', (chunk: Buffer) => {
         r.bytes += chunk.length;
-        if (!media) {
+        if (!stream) {
           body.push(chunk);
           return;
         }
-        if (this.kept < MAX_KEPT) {
-          r.chunks.push(chunk);
-          this.kept += chunk.length;
-        }
-        if (this.hasMedia(chunk)) {
+        const media = this.check.push(chunk);
+        r.packets = this.check.packets;
+        if (this.check.fault && r.packetViolation === null) r.packetViolation = describeFault(this.check.fault);
+        if (media) {
           const now = this.clock.now();
           r.firstMediaAt ??= now;
           if (r.lastMediaAt !== null) r.maxMediaGap = Math.max(r.maxMediaGap, now - r.lastMediaAt);
@@ -95,7 +95,7 @@ export class ChaosPlayer {
         }
       });
       res.on('end', () => {
-        if (!media) {
+        if (!stream) {
           try {
             r.errorCode = (JSON.parse(Buffer.concat(body).toString()) as { error?: { code?: string } }).error?.code ?? null;
           } catch {
@@ -115,18 +115,5 @@ export class ChaosPlayer {
     if (this.record.ending !== 'open') return;
     this.record.ending = ending;
     this.record.endedAt = this.clock.now();
-  }
-
-  /** Whether the packets completed by this chunk include anything but null packets (PID 0x1FFF). */
-  private hasMedia(chunk: Buffer): boolean {
-    const buf = this.tail.length ? Buffer.concat([this.tail, chunk]) : chunk;
-    let media = false;
-    let off = 0;
-    for (; off + 188 <= buf.length; off += 188) {
-      const pid = ((buf[off + 1]! & 0x1f) << 8) | buf[off + 2]!;
-      if (pid !== 0x1fff) media = true;
-    }
-    this.tail = Buffer.from(buf.subarray(off));
-    return media;
   }
 }

@@ -3,8 +3,8 @@ import type { ChaosReport } from './harness.ts';
 
 export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
-  lines.push(`acerelay chaos — seed ${r.seed}: ${r.runs} runs (${r.executions} executions with shrinking), ${r.commands} commands,`);
-  lines.push(`  ${(r.virtualMs / 1000).toFixed(0)} s of simulated time in ${(r.realMs / 1000).toFixed(1)} s`);
+  lines.push(`acerelay chaos (${r.profile}) — seed ${r.seed}: ${r.runs} runs (${r.executions} executions with shrinking), ${r.commands} commands,`);
+  lines.push(`  ${r.players} players (at most ${r.peakPlayers} at once), ${(r.virtualMs / 1000).toFixed(0)} s of simulated time in ${(r.realMs / 1000).toFixed(1)} s`);
   lines.push('');
   for (const t of r.tallies) {
     lines.push(`  ${t.violations === 0 ? 'ok  ' : 'FAIL'} ${String(t.id).padStart(2)}. ${t.name} — ${t.checks} checks${t.violations ? `, ${t.violations} violations` : ''}`);

@@ -9,8 +9,9 @@
  * cannot be served, nobody behind it is (capacity is granted in arrival order).
  *
  * A slot is held from the grant until the session releases it; a session has at most one.
- * Engine load counts our slots (reserved or active) plus other clients' streams that the
- * orchestrator lists, so no engine is ever given more than `maxPerEngine` sessions.
+ * Engine load counts our slots (reserved or active; by engine id or by the address the
+ * session's engine answers at) plus other clients' streams that the orchestrator lists, so no
+ * engine is ever given more than `maxPerEngine` sessions.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { FeedState } from '../adapters/status-feed.ts';
@@ -65,6 +66,12 @@ interface Pending extends AcquireRequest {
 
 interface Slot {
   engineId: string;
+  /**
+   * Where the session's engine answers (null until known). The session talks to this address
+   * whatever the id: after an orchestrator restart that brings engines back on their ports
+   * under new ids, a slot granted by the old id runs on the new container there.
+   */
+  origin: string | null;
   phase: 'reserved' | 'active';
   infohash: string | null;
   streamId: string | null;
@@ -191,7 +198,7 @@ export class EngineBroker {
       const result = await port.provision();
       // Reserved as soon as its id is known: the feed may list it (and hand it to someone
       // else) while we still ask where it answers.
-      if (!ticket.cancelled) this.takeSlot(sessionId, result.containerId, null);
+      if (!ticket.cancelled) this.takeSlot(sessionId, result.containerId, null, null);
       const where = await port.locate(result);
       const engine: EngineRef = {
         containerId: result.containerId,
@@ -203,6 +210,8 @@ export class EngineBroker {
         origin: 'provisioned',
         managed: true,
       };
+      const slot = this.slots.get(sessionId);
+      if (slot && slot.engineId === engine.containerId) slot.origin = originOf(engine.base);
       if (!this.feed.engines?.some((e) => e.containerId === engine.containerId)) {
         this.provisioned.set(engine.containerId, { ...engine, at: this.opts.clock.now() });
       }
@@ -291,7 +300,7 @@ export class EngineBroker {
         if ('grant' in decision) {
           this.queue = this.queue.filter((p) => p !== pending);
           const { grant } = decision;
-          if (grant.kind === 'engine') this.takeSlot(pending.sessionId, grant.engine.containerId, pending.infohash);
+          if (grant.kind === 'engine') this.takeSlot(pending.sessionId, grant.engine.containerId, pending.infohash, originOf(grant.engine.base));
           else this.takeTicket(pending.sessionId, grant.probe);
           notices.push(() => pending.listener({ type: 'granted', grant }));
           continue;
@@ -364,7 +373,8 @@ export class EngineBroker {
 
   private load(engine: EngineRef): number {
     let n = this.opts.pendingStops?.(originOf(engine.base)) ?? 0;
-    for (const slot of this.slots.values()) if (slot.engineId === engine.containerId) n++;
+    const origin = originOf(engine.base);
+    for (const slot of this.slots.values()) if (slot.engineId === engine.containerId || slot.origin === origin) n++;
     const listed = this.feed.engines?.find((e) => e.containerId === engine.containerId)?.streams ?? [];
     for (const id of listed) if (!this.ours.has(id)) n++;
     return n;
@@ -376,8 +386,8 @@ export class EngineBroker {
     return out;
   }
 
-  private takeSlot(sessionId: string, engineId: string, infohash: string | null): void {
-    this.slots.set(sessionId, { engineId, phase: 'reserved', infohash, streamId: null });
+  private takeSlot(sessionId: string, engineId: string, infohash: string | null, origin: string | null): void {
+    this.slots.set(sessionId, { engineId, origin, phase: 'reserved', infohash, streamId: null });
     this.lastUsed.set(engineId, this.opts.clock.now());
   }
 

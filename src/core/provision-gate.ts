@@ -117,6 +117,9 @@ export class ProvisionGate {
       return { allowed: false, reason: 'provisioning', etaSeconds: null, probeAt: null, probe: false };
     }
     const { details } = block;
+    // A status that says anything but "breaker open" (max_capacity, half-open) ends the opening
+    // whose low ETA is being floored: the next opening is floored from its own first status.
+    if (details.code !== 'circuit_breaker' || details.canRetry) this.lowEtaSince = null;
     if (this.blockSince?.code !== details.code) this.blockSince = { code: details.code, at: block.observedAt };
     const reason = reasonForCode(details.code);
     if (details.code === 'max_capacity' && details !== FULL_HOUSE) {

@@ -177,7 +177,10 @@ export async function handleOrchestratorRequest(ctx: OrchestratorRouteContext, r
   markArrival(req, orch.now());
   const body = req.method === 'POST' ? await readBody(req) : null;
   const arrival = ctx.modeSettings();
+  const incarnation = orch.incarnation;
   if (arrival.mode === 'slow' && arrival.ms) await orch.timers.sleep(arrival.ms);
+  // A restart meanwhile killed the process that held this request: the new one never saw it.
+  if (orch.incarnation !== incarnation) return void res.destroy();
   const mode = ctx.modeSettings().mode;
   if (mode === 'error500') {
     logFault(ctx, path, body, 500, 'error500');

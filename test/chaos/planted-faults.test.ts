@@ -9,8 +9,8 @@ import { formatReport } from '../../src/chaos/report.ts';
 
 test('two harness runs in one process with different planted faults do not interfere', async () => {
   const [planted, clean] = await Promise.all([
-    runChaos({ runs: 5, seed: 5, maxCommands: 6, plant: 'skip-stream-ended-on-linger' }),
-    runChaos({ runs: 3, seed: 20261127, maxCommands: 6, plant: null }),
+    runChaos({ runs: 5, seed: 5, maxCommands: 6, profile: 'classic', measure: false, plant: 'skip-stream-ended-on-linger' }),
+    runChaos({ runs: 3, seed: 20261127, maxCommands: 6, profile: 'classic', measure: false, plant: null }),
   ]);
   expect(planted.ok, formatReport(planted)).toBe(false);
   expect(planted.failure!.results.filter((r) => r.violations.length > 0).map((r) => r.id)).toContain(7);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { AUTOSCALER_TICK_MS } from '../../src/sim/index.ts';
-import { IH, failureOf, get, post, sim, sleep, waitFor } from './helpers.ts';
+import { IH, failureOf, get, post, sim, sleep, startedEvent, waitFor } from './helpers.ts';
 
 type Engine = { container_id: string; port: number };
 
@@ -155,6 +155,34 @@ describe('orchestrator modes', () => {
     const st = s.state();
     expect(st.provisions[0]).toMatchObject({ t: 0, done_at: 0, code: 'connection_dropped', http_status: null, incarnation: 1 });
     expect(st.engines.map((e) => e.origin)).toEqual(['initial', 'restart']);
+  });
+
+  it('a request a slow orchestrator still holds when it restarts dies with it: the restarted one never acts on it', async () => {
+    // Found by the chaos harness: a stream_ended sleeping in slow mode across a restart was
+    // acted on by the new incarnation, which knows no such id — and so ended another stream.
+    const clock = new ManualClock(0);
+    const s = await sim({ clock });
+    const old = s.state().engines[0]!.container_id;
+    expect((await post(`${s.url}/events/stream_started`, startedEvent(old, { streamId: 'acerelay-old' }))).status).toBe(200);
+    await s.control('orchestrator', { mode: 'slow', ms: 3_000 });
+    const timers = clock.pending;
+    const pending = post(`${s.url}/events/stream_ended`, { container_id: old, stream_id: 'acerelay-old', reason: 'client_left' }).catch(
+      (err: unknown) => (err as { code?: string }).code ?? 'error',
+    );
+    await waitFor(() => clock.pending > timers, 5_000, 'the end is held');
+    await s.control('orchestrator', { mode: 'restart', ms: 1_000 });
+    await pending;
+    await clock.advanceAsync(1_000);
+    await waitFor(() => s.state().orchestrator.mode === 'ok', 5_000, 'restart over');
+    // Another client's stream on the new incarnation's engine (same host:port, new id).
+    const fresh = s.state().engines.find((e) => e.removed_at === null)!.container_id;
+    expect((await post(`${s.url}/events/stream_started`, startedEvent(fresh, { streamId: 'other-client', key: IH }))).status).toBe(200);
+    // The held request's sleep ends.
+    await clock.advanceAsync(3_000);
+    await sleep(50);
+    const st = s.state();
+    expect(st.events.filter((e) => e.type === 'stream_ended')).toEqual([]);
+    expect(st.streams.find((r) => r.id === 'other-client')).toMatchObject({ status: 'started', ended_by: null, incarnation: 2 });
   });
 });
 
