@@ -3,7 +3,8 @@
  * attach and the end as for any player; here those mean
  *  - hold: the playlist requests wait (no socket to keep alive);
  *  - attach: the segmenter starts taking the channel's bytes (from its join point);
- *  - finish: the window is dropped; waiting playlist requests get the error, if any.
+ *  - finish: the window is dropped; waiting playlist requests get the error, if any (the other
+ *    clients get it from HlsEndings on their next request).
  * It has no socket to watch, so it leaves (DISCONNECTED, like a closed socket) once no playlist
  * or segment request came for the idle time. Its window counts in ACERELAY_MEMORY_MAX.
  */
@@ -58,7 +59,10 @@ export class HlsAudience implements PlayerIO {
   private channel: Channel | null = null;
   private ended: AcerelayError | null = null;
   private finished = false;
-  private readonly waiters = new Set<(r: FirstSegment) => void>();
+  /** Playlist requests waiting for the first segment → their client. */
+  private readonly waiters = new Map<(r: FirstSegment) => void, string | undefined>();
+  /** Set by an end with an error: the clients that were part of the audience and did not get it. */
+  private untold: string[] | null = null;
   /** Distinct clients (address + user agent) → when last seen. */
   private readonly clients = new Map<string, number>();
   private readonly memory: WatchedSink;
@@ -136,9 +140,9 @@ export class HlsAudience implements PlayerIO {
 
   /**
    * Resolves when a segment is complete (at once if one is), the audience ended, or `ms` passed.
-   * `signal`: the request went away (the waiter is dropped).
+   * `signal`: the request went away (the waiter is dropped). `client`: whose request it is.
    */
-  firstSegment(ms: number, signal?: AbortSignal): Promise<FirstSegment> {
+  firstSegment(ms: number, signal?: AbortSignal, client?: string): Promise<FirstSegment> {
     if (this.ended) return Promise.resolve({ kind: 'ended', error: this.ended });
     if (this.segmenter.window.length > 0) return Promise.resolve({ kind: 'ready' });
     return new Promise((resolve) => {
@@ -152,7 +156,7 @@ export class HlsAudience implements PlayerIO {
         resolve(r);
       };
       const onAbort = () => done({ kind: 'timeout' });
-      this.waiters.add(done);
+      this.waiters.set(done, client);
       timer = this.deps.clock.setTimeout(() => done({ kind: 'timeout' }), ms);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -207,11 +211,25 @@ export class HlsAudience implements PlayerIO {
       : new AcerelayError(outcome === 'shutdown' ? 'shutting_down' : outcome === 'disconnected' || outcome === 'dropped' ? 'stream_not_ready' : 'engine_failed');
     const level = outcome === 'disconnected' || outcome === 'shutdown' ? 'info' : 'warn';
     this.deps.log[level]({ player: this.playerId, outcome, error: error?.code ?? null, segments: this.segmentsServed, bytes: this.bytesServed }, 'HLS audience ended');
+    if (outcome === 'refused' || outcome === 'failed' || outcome === 'aborted') {
+      // "The clients that were part of it": those it counts (address + user agent seen within
+      // the idle time, as /ace/status counts them), but for those whose playlist request is
+      // answered right now. A window dropped for memory, the idle end and a shutdown are not
+      // remembered: their viewers' next request starts a new audience, as before.
+      const told = new Set(this.waiters.values());
+      const since = this.deps.clock.now() - this.deps.settings.idleMs;
+      this.untold = [...this.clients].filter(([client, seen]) => seen >= since && !told.has(client)).map(([client]) => client);
+    }
     this.resolveWaiters({ kind: 'ended', error: this.ended });
     this.onEnd(this);
   }
 
+  /** How it ended, if with an error, and who has not been told. */
+  get errorEnd(): { error: AcerelayError; untold: string[] } | null {
+    return this.ended && this.untold ? { error: this.ended, untold: this.untold } : null;
+  }
+
   private resolveWaiters(r: FirstSegment): void {
-    for (const w of [...this.waiters]) w(r);
+    for (const w of [...this.waiters.keys()]) w(r);
   }
 }

@@ -53,13 +53,14 @@ export function hlsRoutes(app: FastifyInstance, deps: HlsRouteDeps): void {
     exposeHeadRoute: false,
     handler: async (req, reply) => {
       const request = parseStreamRequest(req.query as Query);
-      const audience = audiences.open(request);
-      audience.touch(clientOf(req));
+      const client = clientOf(req);
+      const audience = audiences.open(request, client);
+      audience.touch(client);
       // The player gave up waiting (one listener per response: keep-alive sockets carry many).
       const gone = new AbortController();
       const onClose = () => gone.abort();
       reply.raw.once('close', onClose);
-      const first = await audience.firstSegment(audiences.settings.firstWaitMs, gone.signal);
+      const first = await audience.firstSegment(audiences.settings.firstWaitMs, gone.signal, client);
       reply.raw.removeListener('close', onClose);
       if (first.kind === 'ended') throw first.error;
       if (first.kind === 'timeout') {
@@ -71,9 +72,10 @@ export function hlsRoutes(app: FastifyInstance, deps: HlsRouteDeps): void {
   });
 
   app.get<{ Params: { token: string; file: string } }>('/ace/hls/:token/:file', async (req, reply) => {
+    const client = clientOf(req);
     const audience = audiences.byTokenOf(req.params.token);
-    if (!audience) throw new AcerelayError('not_found', 'no HLS stream with this token; reload the playlist');
-    audience.touch(clientOf(req));
+    if (!audience) throw audiences.endedOn(req.params.token, client) ?? new AcerelayError('not_found', 'no HLS stream with this token; reload the playlist');
+    audience.touch(client);
     const m = /^(\d{1,15})\.ts$/.exec(req.params.file);
     if (!m) throw new AcerelayError('not_found', 'no such segment');
     const found = audience.segment(Number(m[1]));
