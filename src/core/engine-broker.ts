@@ -18,7 +18,8 @@ import type { FeedState } from '../adapters/status-feed.ts';
 import type { EngineInfo, ProvisionResult } from '../adapters/orchestrator/types.ts';
 import type { EngineRef } from '../domain/stream.ts';
 import type { Wait } from '../domain/session.ts';
-import { blockAfterProvisioning } from '../adapters/orchestrator/errors.ts';
+import { OrchestratorError, blockAfterProvisioning, heldOver, isOrchestratorFault } from '../adapters/orchestrator/errors.ts';
+import { PROVISION_PATIENCE_MS } from '../machines/session.machine.ts';
 import { chooseEngine, type EngineCandidate } from './engine-choice.ts';
 import { ProvisionGate, reasonForCode } from './provision-gate.ts';
 
@@ -31,6 +32,8 @@ export interface AcquireRequest {
   seq: number;
   infohash: string | null;
   exclude: readonly string[];
+  /** Its players already have their 200 (a retry, a slow start, a recovery). */
+  held?: boolean;
   listener: (update: BrokerUpdate) => void;
 }
 
@@ -81,6 +84,8 @@ interface Ticket {
   inUse: boolean;
   cancelled: boolean;
   probe: boolean;
+  /** The session's players were held before the call (it re-asked held, or was told to wait). */
+  held: boolean;
   /** Clock time the call went out (null until then). */
   calledAt: number | null;
 }
@@ -221,9 +226,15 @@ export class EngineBroker {
       this.opts.onEnginesChanged?.();
       return engine;
     } catch (err) {
-      const block = blockAfterProvisioning(err);
-      this.gate.end(this.opts.clock.now(), { ok: false, block, probe: ticket.probe, running: this.feed.status?.engines.running ?? 0 });
-      throw err;
+      // Players held by now (200 sent before the call, or after PROVISION_PATIENCE_MS of it)
+      // wait out the orchestrator's own 500 like an unreachable orchestrator; a fast one
+      // before any 200 stays a clean failure.
+      const now = this.opts.clock.now();
+      const held = ticket.held || now - (ticket.calledAt ?? now) >= PROVISION_PATIENCE_MS;
+      const failure = held && err instanceof OrchestratorError && isOrchestratorFault(err) ? heldOver(err) : err;
+      const block = blockAfterProvisioning(failure);
+      this.gate.end(now, { ok: false, block, probe: ticket.probe, running: this.feed.status?.engines.running ?? 0 });
+      throw failure;
     } finally {
       this.tickets.delete(sessionId);
       this.pump();
@@ -301,7 +312,7 @@ export class EngineBroker {
           this.queue = this.queue.filter((p) => p !== pending);
           const { grant } = decision;
           if (grant.kind === 'engine') this.takeSlot(pending.sessionId, grant.engine.containerId, pending.infohash, originOf(grant.engine.base));
-          else this.takeTicket(pending.sessionId, grant.probe);
+          else this.takeTicket(pending.sessionId, grant.probe, pending.held === true || pending.lastWait !== null);
           notices.push(() => pending.listener({ type: 'granted', grant }));
           continue;
         }
@@ -391,9 +402,9 @@ export class EngineBroker {
     this.lastUsed.set(engineId, this.opts.clock.now());
   }
 
-  private takeTicket(sessionId: string, probe: boolean): void {
+  private takeTicket(sessionId: string, probe: boolean, held: boolean): void {
     this.gate.begin();
-    this.tickets.set(sessionId, { inUse: false, cancelled: false, probe, calledAt: null });
+    this.tickets.set(sessionId, { inUse: false, cancelled: false, probe, held, calledAt: null });
   }
 
   /** When the oldest provisioning call still out was made (Infinity when none is). */

@@ -59,6 +59,7 @@ export function provideSession(ports: SessionPorts, channel: Channel, log: Logge
           seq: input.seq,
           infohash: input.infohash,
           exclude: input.exclude,
+          held: input.held,
           listener: (update) => sendBack(brokerEvent(update, ids.pid)),
         }),
       ),

@@ -100,6 +100,8 @@ export interface AcquireInput {
   seq: number;
   infohash: string | null;
   exclude: string[];
+  /** Its players already have their 200 (see `playersHeld`). */
+  held: boolean;
 }
 
 export interface UpstreamInput {
@@ -261,7 +263,13 @@ export const sessionMachine = setup({
     acquiring: {
       invoke: {
         src: 'acquire',
-        input: ({ context }) => ({ sessionId: context.sessionId, seq: context.seq, infohash: context.infohash, exclude: context.exclude }),
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          seq: context.seq,
+          infohash: context.infohash,
+          exclude: context.exclude,
+          held: playersHeld(context),
+        }),
       },
       initial: 'choosing',
       states: {
@@ -537,10 +545,17 @@ export function sessionPhase(snapshot: SessionSnapshot): SessionPhase {
   if (context.everLive) return { kind: 'recovering' };
   if (snapshot.matches({ acquiring: 'waiting' }) && context.wait) return { kind: 'waiting', wait: context.wait };
   if (snapshot.matches('engine_check') || snapshot.matches('engine_backoff') || snapshot.matches('start_backoff')) return { kind: 'slow' };
-  // Any retry, a provisioning call slower than PROVISION_PATIENCE_MS, or a start slower than
-  // START_PATIENCE_MS means players are held, not left without bytes.
-  if (context.lastProblem !== null || context.exclude.length > 0 || context.slowStart) return { kind: 'slow' };
+  if (playersHeld(context)) return { kind: 'slow' };
   return { kind: 'starting' };
+}
+
+/**
+ * Whether the session's players have had their 200 whatever its state: any retry, a
+ * provisioning call slower than PROVISION_PATIENCE_MS, a start slower than START_PATIENCE_MS,
+ * or bytes already sent. (A wait in `acquiring` holds them too; the broker sees that itself.)
+ */
+export function playersHeld(context: SessionContext): boolean {
+  return context.everLive || context.lastProblem !== null || context.exclude.length > 0 || context.slowStart;
 }
 
 /**

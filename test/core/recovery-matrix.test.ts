@@ -375,7 +375,7 @@ describe('general_error and content failures', () => {
     `);
   });
 
-  test('a provisioning call slower than 2 s holds its player (200 + keep-alive); its failure is then a reset', async () => {
+  test('a provisioning call slower than 2 s holds its player (200 + keep-alive); its 500 is then waited out (waiting_orchestrator), probed after 30 s', async () => {
     const w = new PureWorld({ engines: [engineInfo('e1', 6001, ['someone-else'])] });
     w.provisionScript = [{ delayMs: 2_500, fail: new ProvisionError(500, 'failed', 'general_error', 'Failed to provision engine: Docker error', null, false, false) }];
     const p = w.player(`id=${ID}`);
@@ -384,7 +384,11 @@ describe('general_error and content failures', () => {
     await w.advance(200);
     expect(w.state(p)).toBe('waiting_engine');
     await w.advance(1_000);
-    expect(p.events).toEqual(['hold', 'unhold', 'finish:failed']);
+    expect(p.events).toEqual(['hold']);
+    expect(w.state(p)).toBe('waiting_orchestrator');
+    await w.advance(31_000);
+    expect(w.provisionCalls).toHaveLength(2);
+    expect(w.state(p)).toBe('streaming');
   });
 
   test('the orchestrator refuses our API key (403 on provisioning) → 502 orchestrator_auth before any byte', async () => {

@@ -118,6 +118,25 @@ export function shouldWait(err: unknown): boolean {
   return f.code === 'ORCH_HTTP' && typeof f.status === 'number' && f.status >= 500;
 }
 
+/**
+ * Whether a provisioning call failed by the orchestrator's own trouble: a 5xx "failed" answer
+ * (text 500, general_error) — not a refusal of ours, not a "wait" verdict. Before any 200 it
+ * is a clean failure (a fast 502); players already held wait it out (`heldOver`).
+ */
+export function isOrchestratorFault(err: unknown): boolean {
+  const f = fieldsOf(err);
+  return f.code === 'ORCH_PROVISION_FAILED' && typeof f.status === 'number' && f.status >= 500;
+}
+
+/**
+ * The orchestrator's fault seen by a session whose players already have their 200: the same
+ * as an orchestrator answering 5xx without a verdict (wait, held in waiting_orchestrator; the
+ * next call after the probe interval), so a held player is not reset by it before HOLD_MAX.
+ */
+export function heldOver(err: OrchestratorError): OrchestratorHttpError {
+  return new OrchestratorHttpError(err.status ?? 500, err.message);
+}
+
 /** 401/403: the API key is missing or wrong (a configuration error, never retried). */
 export function isAuthRefusal(err: unknown): boolean {
   return fieldsOf(err).code === 'ORCH_AUTH';
