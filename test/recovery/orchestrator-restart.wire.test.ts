@@ -85,8 +85,11 @@ describe('the orchestrator restarts under live streams', () => {
     const session = { playback_session_id: 'x'.repeat(40), stat_url: `http://127.0.0.1:${engine.port}/ace/stat/x/y`, command_url: `http://127.0.0.1:${engine.port}/ace/cmd/x/y`, is_live: 1 };
     expect((await event('stream_started', { container_id: engine.container_id, engine: { host: '127.0.0.1', port: engine.port }, stream: { key_type: 'content_id', key: CONTENT[3] }, session, labels: { stream_id: endedId } })).status).toBe(200);
     expect((await lists(s)).orchestrator).toEqual([endedId]);
-    // It is unreachable for a moment; when it answers again the lists are compared and repaired.
-    await s.sim.control('orchestrator', { mode: 'down', ms: 1_500 });
+    // It is unreachable until acerelay has seen it so (a loaded machine may poll late: an outage
+    // no poll saw is no outage to acerelay); when it answers again the lists are compared and repaired.
+    await s.sim.control('orchestrator', { mode: 'down' });
+    await eventually(() => s.acerelay.feed.current().kind === 'unknown', 20_000);
+    await s.sim.control('orchestrator', { mode: 'ok' });
     await eventually(async () => same((await lists(s)).orchestrator, [liveId!]), 20_000);
     expect((await lists(s)).ours).toEqual([liveId]);
     ac.abort();
