@@ -4,31 +4,21 @@
  * its own, under whatever name it comes back (a recreated container has a new host name) —
  * and never another instance's.
  */
-import { afterEach, expect, test } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.ts';
-import { parseStreamId } from '../../src/core/ids.ts';
+import { expect, test } from 'vitest';
+import { startSimulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually } from '../support/stack.ts';
-import { startInstance, type Instance } from '../support/instances.ts';
+import { instanceBed, startInstance, startedBy, type Instance } from '../support/instances.ts';
 import { ReconnectingPlayer } from '../deploy/reconnecting-player.ts';
 
-let sim: Simulator | null = null;
-const running: Instance[] = [];
-const players: ReconnectingPlayer[] = [];
-afterEach(async () => {
-  for (const p of players.splice(0)) p.stop();
-  for (const i of running.splice(0)) await i.acerelay.close();
-  await sim?.close();
-  sim = null;
-});
-
-const startedBy = (s: Simulator, instance: string) => s.state().streams.filter((x) => x.status === 'started' && parseStreamId(x.id)?.instance === instance);
+const bed = instanceBed();
+const { running, players } = bed;
 
 async function playOn(i: Instance, ids: string[], others: Instance[]): Promise<void> {
-  const before = startedBy(sim!, i.name).length;
+  const before = startedBy(bed.sim!, i.name).length;
   for (const id of ids) players.push(new ReconnectingPlayer(`${i.url}/ace/getstream?id=${id}`).start());
-  await eventually(() => startedBy(sim!, i.name).length === before + ids.length, 15_000);
+  await eventually(() => startedBy(bed.sim!, i.name).length === before + ids.length, 15_000);
   // The others have read /engines since: nobody chooses these engines (engine-crowding has its own test).
-  const mine = startedBy(sim!, i.name).map((s) => s.id);
+  const mine = startedBy(bed.sim!, i.name).map((s) => s.id);
   for (const o of others) await eventually(() => mine.every((id) => o.acerelay.feed.current().engines?.some((e) => e.streams.includes(id))), 10_000);
 }
 
@@ -36,7 +26,7 @@ test.each([
   ['the same name', 'relay-a'],
   ['another name (a recreated container)', 'relay-a2'],
 ])('kill -9 of one instance, started again on its data dir under %s: its streams ended and engine sessions stopped, the other instance’s untouched', async (_what, comeback) => {
-  sim = await startSimulator({ port: 0, minReplicas: 4, maxReplicas: 4, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100 });
+  const sim = (bed.sim = await startSimulator({ port: 0, minReplicas: 4, maxReplicas: 4, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100 }));
   const env = { ACERELAY_MAX_STREAMS_PER_ENGINE: '1' };
   const a = await startInstance(sim, 'relay-a', { env });
   const b = await startInstance(sim, 'relay-b', { env });

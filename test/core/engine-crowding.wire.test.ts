@@ -6,26 +6,19 @@
  * interval is the default 30 s: the instance that started looks again right after its
  * stream_started lands and 3 s later, so the engine carries two for a few seconds only.
  */
-import { afterEach, expect, test } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.ts';
+import { expect, test } from 'vitest';
+import { startSimulator } from '../../src/sim/index.ts';
 import { parseStreamId } from '../../src/core/ids.ts';
 import { CONTENT, eventually } from '../support/stack.ts';
-import { startInstance, type Instance } from '../support/instances.ts';
+import { instanceBed, startInstance, startedBy } from '../support/instances.ts';
 import { ReconnectingPlayer } from '../deploy/reconnecting-player.ts';
 import { crowdedStretches } from '../deploy/shared-truth.ts';
 
-let sim: Simulator | null = null;
-const running: Instance[] = [];
-const players: ReconnectingPlayer[] = [];
-afterEach(async () => {
-  for (const p of players.splice(0)) p.stop();
-  for (const i of running.splice(0)) await i.acerelay.close();
-  await sim?.close();
-  sim = null;
-});
+const bed = instanceBed();
+const { running, players } = bed;
 
 test('two instances start on one engine at once: the later stream moves to another engine within seconds, the earlier stays; both players play on without a reconnect', async () => {
-  sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100 });
+  const sim = (bed.sim = await startSimulator({ port: 0, minReplicas: 1, maxReplicas: 2, provisionDelayMs: 200, engineReadyDelayMs: 300, startDelayMs: 100 }));
   const env = { ACERELAY_STATUS_INTERVAL: '30s', ACERELAY_MAX_STREAMS_PER_ENGINE: '1' };
   const a = await startInstance(sim, 'relay-a', { env });
   const b = await startInstance(sim, 'relay-b', { env });

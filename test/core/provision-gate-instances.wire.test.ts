@@ -4,28 +4,21 @@
  * in flight, and at most N in any probe window whatever the number of waiting players; once it
  * is possible, at most N × PROVISION_CONCURRENCY calls in flight.
  */
-import { afterEach, expect, test } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.ts';
+import { expect, test } from 'vitest';
+import { startSimulator } from '../../src/sim/index.ts';
 import { CONTENT, eventually, sleep } from '../support/stack.ts';
-import { startInstance, type Instance } from '../support/instances.ts';
+import { instanceBed, startInstance, startedBy } from '../support/instances.ts';
 import { ReconnectingPlayer } from '../deploy/reconnecting-player.ts';
 import { provisionsInFlight } from '../deploy/shared-truth.ts';
 
-let sim: Simulator | null = null;
-const running: Instance[] = [];
-const players: ReconnectingPlayer[] = [];
-afterEach(async () => {
-  for (const p of players.splice(0)) p.stop();
-  for (const i of running.splice(0)) await i.acerelay.close();
-  await sim?.close();
-  sim = null;
-});
+const bed = instanceBed();
+const { running, players } = bed;
 
 const N = 3;
 const PROBE_INTERVAL_MS = 3_000;
 
 test('3 instances, 30 held players behind an open breaker: at most 3 probes in flight and 3 per probe window; then at most 3 × 2 provisioning calls in flight', async () => {
-  sim = await startSimulator({ port: 0, minReplicas: 0, maxReplicas: 12, provisionDelayMs: 800, engineReadyDelayMs: 200, startDelayMs: 100 });
+  const sim = (bed.sim = await startSimulator({ port: 0, minReplicas: 0, maxReplicas: 12, provisionDelayMs: 800, engineReadyDelayMs: 200, startDelayMs: 100 }));
   await sim.control('circuit', { state: 'open', eta: 3 });
   const env = { ACERELAY_HOLD_MAX: '60s', ACERELAY_PROBE_INTERVAL: `${PROBE_INTERVAL_MS}ms`, ACERELAY_PROVISION_CONCURRENCY: '2', ACERELAY_STATUS_INTERVAL_DEGRADED: '2s' };
   for (let n = 0; n < N; n++) running.push(await startInstance(sim, `relay-${n}`, { env }));

@@ -4,7 +4,10 @@
  * inside the process (no goodbyes, nothing more journaled); an instance started again on the
  * same data dir is a restart.
  */
+import { afterEach } from 'vitest';
 import type { Simulator } from '../../src/sim/index.ts';
+import { parseStreamId } from '../../src/core/ids.ts';
+import type { ReconnectingPlayer } from '../deploy/reconnecting-player.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createAcerelay, type Acerelay } from '../../src/runtime.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
@@ -31,4 +34,31 @@ export async function startInstance(
   const acerelay = await createAcerelay(config, { logger: log });
   const url = await acerelay.listen();
   return { name, dataDir, acerelay, url, config };
+}
+
+/**
+ * What a several-instance test file starts, closed after each test in the order that leaves
+ * nothing behind: players first (no reconnects into closing instances), then the instances,
+ * then the simulator.
+ */
+export interface InstanceBed {
+  sim: Simulator | null;
+  running: Instance[];
+  players: ReconnectingPlayer[];
+}
+
+export function instanceBed(): InstanceBed {
+  const bed: InstanceBed = { sim: null, running: [], players: [] };
+  afterEach(async () => {
+    for (const p of bed.players.splice(0)) p.stop();
+    for (const i of bed.running.splice(0)) await i.acerelay.close();
+    await bed.sim?.close();
+    bed.sim = null;
+  });
+  return bed;
+}
+
+/** The streams the orchestrator lists as started under one instance's ids. */
+export function startedBy(sim: Simulator, instance: string): ReturnType<Simulator['state']>['streams'] {
+  return sim.state().streams.filter((x) => x.status === 'started' && parseStreamId(x.id)?.instance === instance);
 }
