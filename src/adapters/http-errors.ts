@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../clock.ts';
 
 export type TransportFailure = 'unreachable' | 'timeout';
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'ENGINE_BODY_TIMEOUT']);
 
 export function classifyTransportError(err: unknown): TransportFailure {
   const e = err as { code?: string; name?: string; cause?: unknown } | null;

@@ -6,6 +6,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { EngineClient } from '../adapters/engine/client.ts';
+import type { EngineBody } from '../adapters/engine/engine-body.ts';
 import { bodyFailureOf, isSessionGone, upstreamFailureOf, type UpstreamFailureCode } from '../adapters/engine/errors.ts';
 import { discard } from '../adapters/http-errors.ts';
 import type { UpstreamPort } from './session-actors.ts';
@@ -31,7 +32,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
     let over = false;
     let synced = false;
     let lastData = opts.clock.now();
-    let body: NodeJS.ReadableStream & { destroy(): void } | null = null;
+    let body: EngineBody | null = null;
     let valve: UpstreamValve | null = null;
     // One handle per purpose, replaced when re-armed: a stream that runs for days keeps three.
     const timers: Record<'sync' | 'silence' | 'stat', TimerHandle | undefined> = { sync: undefined, silence: undefined, stat: undefined };
@@ -78,7 +79,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
       opts.noResponseTimeoutMs,
     );
 
-    // Silence is watched on our clock (undici's body timeout backs it up in real time).
+    // Silence is watched on our clock (the body's own timeout backs it up in real time).
     const watchSilence = () => {
       // Paused by us (every player behind) is not the engine falling silent.
       if (channel.throttled) lastData = opts.clock.now();
@@ -109,8 +110,8 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
         }
         body = playback.body;
         lastData = opts.clock.now();
-        // Paused, the body stops reading its socket: TCP holds the engine back, and undici's
-        // body timeout does not run while its consumer is the one waiting.
+        // Paused, the body stops reading its socket: TCP holds the engine back, and the body's
+        // own timeout does not run while its consumer is the one waiting.
         const { body: stream } = playback;
         valve = { pause: () => stream.pause(), resume: () => stream.resume() };
         channel.setValve(valve);
@@ -122,6 +123,10 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
         playback.body.on('end', () => fail('ENGINE_EOF', 'the engine ended the stream'));
         playback.body.on('error', (err: Error) => fail(bodyFailureOf(err), err.message));
         playback.body.on('close', () => fail('ENGINE_EOF', 'the engine closed the stream'));
+        // The channel copies what it keeps: memory it holds no view of can be read into again.
+        playback.body.reuseWhen((memory) => channel.holdsUpstream(memory));
+        // Listeners on: now the bytes may flow (the body starts paused).
+        if (!channel.throttled) playback.body.resume();
         watchSilence();
         arm('stat', pollStat, statEvery);
       },

@@ -3,7 +3,8 @@
  * player on the channel. Lives outside the actor system: bytes are never events.
  *
  *  upstream chunk → align to 188 → (new upstream: hold back until PAT + RAP; after a
- *  failover, splice) → open-PES hold-back → one copy into the channel's slabs, framed →
+ *  failover, splice) → open-PES hold-back → one copy into the channel's slabs, framed (the
+ *  upstream's memory is then free to be read into again) →
  *  replay window → every player's socket (one write of the same framed bytes each), and the
  *  HLS segmenter (told of each splice; it copies what it keeps out of the slabs)
  *
@@ -233,9 +234,8 @@ export class Channel {
   }
 
   /**
-   * The output in `pieces` (views of upstream buffers, in order). For several players: one
-   * copy into a slab, framed once, then one write of the same bytes to each. For one player:
-   * the upstream's own buffers, framed around by its socket (a copy would cost more than it saves).
+   * The output in `pieces` (views of upstream buffers, in order): one copy into a slab, framed
+   * once, then one write of the same bytes to each player.
    */
   private emitPieces(pieces: Buffer[]): void {
     if (pieces.length === 0) return;
@@ -259,10 +259,19 @@ export class Channel {
   };
 
   private emitNow(pieces: Buffer[]): void {
-    // The HLS segmenter does not count: it takes the upstream's buffers as they are, and copies
-    // what it keeps out of a slab (slabs are reused once no socket holds their bytes).
-    if (this.sinks.size + this.waiting.size - this.internal.size > 1) this.emit(this.slabs.put(pieces));
-    else for (const piece of pieces) this.emit(new OutChunk(piece));
+    // Copied into a slab even for one player: the upstream's memory is then free to be read
+    // into again (see holdsUpstream), and the send goes out framed, in one write.
+    this.emit(this.slabs.put(pieces));
+  }
+
+  /**
+   * Whether the channel still holds a view of `memory`, upstream bytes not copied into its
+   * slabs yet: waiting for a sync point, held back behind an open PES, or waiting to be sent.
+   * Everything past those is a copy, so the upstream may read into memory this says no to.
+   */
+  holdsUpstream(memory: ArrayBufferLike): boolean {
+    for (const p of this.pending) if (p.buffer === memory) return true;
+    return this.tail.holds(memory) || (this.finder?.holds(memory) ?? false);
   }
 
   private emit(out: OutChunk): void {

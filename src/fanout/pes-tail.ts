@@ -73,6 +73,12 @@ export class PesTail {
     this.end += buf.length;
   }
 
+  /** Whether a held view lies in `memory`. */
+  holds(memory: ArrayBufferLike): boolean {
+    for (const c of this.chunks) if (c.buffer === memory) return true;
+    return false;
+  }
+
   /** The upstream ended: the held packets of complete PES, without each PID's open PES. */
   closeSegment(): Buffer {
     const pieces = this.take(this.end);

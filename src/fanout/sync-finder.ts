@@ -17,6 +17,12 @@ export class SyncFinder {
 
   constructor(private readonly maxPendingBytes: number) {}
 
+  /** Whether a kept view lies in `memory`. */
+  holds(memory: ArrayBufferLike): boolean {
+    for (const p of this.parts) if (p.buffer === memory) return true;
+    return false;
+  }
+
   /** Returns the bytes from the sync point on once found (including the rest of `buf`), else null. */
   push(buf: Buffer): Buffer | null {
     let patAt = -1;

@@ -5,7 +5,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { EventEmitter } from 'node:events';
+
+/** What readSome needs of a body: a Node Readable, or the engine adapter's own EngineBody. */
+export type BodyLike = Pick<EventEmitter, 'on' | 'off' | 'once'> & { pause(): unknown; resume(): unknown; errored?: unknown };
 import { inspect } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { expect, onTestFinished } from 'vitest';
@@ -151,7 +154,7 @@ export function hostRewriter(host: string): Dispatcher {
 export type ReadEnd = 'enough' | 'eof' | 'error' | 'timeout';
 
 /** Reads up to `bytes` from a body within `ms`; says how the read ended (and the error, if any). */
-export function readSome(body: Readable, bytes: number, ms: number): Promise<{ data: Buffer; end: ReadEnd; error: unknown }> {
+export function readSome(body: BodyLike, bytes: number, ms: number): Promise<{ data: Buffer; end: ReadEnd; error: unknown }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -12,7 +12,7 @@ import { checkStream } from '../ts/stream-check.ts';
 test('an audio-only program is cut at PATs, each segment at least the target long and whole packets; back to back they are one valid stream', () => {
   const made = spawnSync(
     'ffmpeg',
-    ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '12', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-mpegts_flags', '+resend_headers', 'pipe:1'],
+    ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '16', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-mpegts_flags', '+resend_headers', 'pipe:1'],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   expect(made.status, made.stderr?.toString()).toBe(0);

@@ -180,21 +180,61 @@ describe('OutSlabs', () => {
 describe('Channel over reused slabs', () => {
   const STREAM = stream(6);
 
-  it('every socket sends exactly what a private copy per player would have sent, whenever it sends it', async () => {
-    const data = await STREAM;
-    fc.assert(
-      fc.property(ops, fc.integer({ min: 512 * 1024, max: 16 * 1024 * 1024 }), (steps, bufferBytes) => {
+  /**
+   * Upstream memory as the engine reader hands it out when reuse is on: reads land one after
+   * another in a few arenas, and after each push every arena the channel says it holds no view
+   * of is scribbled over (the worst a reuse can do) and read into again.
+   */
+  class ScribbledArenas {
+    private readonly arenas = Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024));
+    private current = 0;
+    private pos = 0;
+    /** A buffer holding `bytes`, in memory that may have been scribbled over and reused. */
+    place(bytes: Buffer): Buffer {
+      if (bytes.length > 256 * 1024) return Buffer.from(bytes);
+      if (256 * 1024 - this.pos < bytes.length) {
+        this.current = (this.current + 1) % this.arenas.length;
+        this.pos = 0;
+      }
+      const arena = this.arenas[this.current]!;
+      bytes.copy(arena, this.pos);
+      this.pos += bytes.length;
+      return arena.subarray(this.pos - bytes.length, this.pos);
+    }
+    /** Scribbles over every arena the channel no longer holds (but the one being filled). */
+    scribble(channel: Channel): void {
+      this.arenas.forEach((a, i) => {
+        if (i !== this.current && !channel.holdsUpstream(a.buffer)) a.fill(0xee);
+      });
+      // The one being filled too, if the channel holds none of it: reads then start over in it.
+      if (!channel.holdsUpstream(this.arenas[this.current]!.buffer)) {
+        this.arenas[this.current]!.fill(0xee);
+        this.pos = 0;
+      }
+    }
+    /** Moves on only to an arena nothing holds; otherwise a fresh one (as the reader allocates). */
+    ensureFree(channel: Channel): void {
+      const next = (this.current + 1) % this.arenas.length;
+      if (channel.holdsUpstream(this.arenas[next]!.buffer)) this.arenas[next] = Buffer.alloc(256 * 1024);
+    }
+  }
+
+  const runOps = (data: Buffer, steps: typeof ops extends fc.Arbitrary<infer T> ? T : never, bufferBytes: number, reuse: boolean) => {
         const channel = new Channel({ id: 'c', bufferBytes });
         channel.beginUpstream();
+        const arenas = reuse ? new ScribbledArenas() : null;
         const players: Array<{ sink: QueueSink; speed: number }> = [];
         let at = 0;
         for (const s of steps) {
           if (s.op === 'feed') {
-            // Upstream chunks of any size, cut anywhere (as an engine writes); fresh buffers each.
+            // Upstream chunks of any size, cut anywhere (as an engine writes); fresh buffers
+            // each, or memory reused once the channel lets go of it.
             const n = Math.min(s.bytes, data.length - at);
             if (n <= 0) at = 0;
             else {
-              channel.push(Buffer.from(data.subarray(at, at + n)));
+              arenas?.ensureFree(channel);
+              channel.push(arenas ? arenas.place(data.subarray(at, at + n)) : Buffer.from(data.subarray(at, at + n)));
+              arenas?.scribble(channel);
               at += n;
             }
             for (const p of players) p.sink.take(p.speed);
@@ -215,9 +255,27 @@ describe('Channel over reused slabs', () => {
         for (const { sink: p } of players) {
           expect(p.sent.length).toBe(p.expected.length);
           expect(p.sent.findIndex((b, i) => !b.equals(p.expected[i]!))).toBe(-1);
-          for (const framed of p.sent) expect(unframe(framed).length % PACKET_SIZE).toBe(0);
+          for (const framed of p.sent) {
+            const packets = unframe(framed);
+            expect(packets.length % PACKET_SIZE).toBe(0);
+            // Scribbled memory shows as packets without their sync byte.
+            for (let off = 0; off < packets.length; off += PACKET_SIZE) if (packets[off] !== 0x47) expect.fail(`packet at ${off} lost its sync byte`);
+          }
         }
-      }),
+  };
+
+  it('every socket sends exactly what a private copy per player would have sent, whenever it sends it', async () => {
+    const data = await STREAM;
+    fc.assert(
+      fc.property(ops, fc.integer({ min: 512 * 1024, max: 16 * 1024 * 1024 }), (steps, bufferBytes) => runOps(data, steps, bufferBytes, false)),
+      { numRuns: 60 },
+    );
+  });
+
+  it('with the upstream memory reused as soon as the channel says it holds no view of it, nothing a player is sent is overwritten', async () => {
+    const data = await STREAM;
+    fc.assert(
+      fc.property(ops, fc.integer({ min: 512 * 1024, max: 16 * 1024 * 1024 }), (steps, bufferBytes) => runOps(data, steps, bufferBytes, true)),
       { numRuns: 60 },
     );
   });

@@ -5,6 +5,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { startSession, type StartRequest } from './start.ts';
 import { openPlayback } from './playback.ts';
+import type { EngineBody } from './engine-body.ts';
 import { getStat } from './stat.ts';
 import { stopSession } from './stop.ts';
 import { getVersion } from './version.ts';
@@ -26,6 +27,8 @@ export class EngineClient {
   private readonly own: Agent | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly controlTimeoutMs: number;
+  /** Playback bodies still open: they have sockets of their own, outside the pool. */
+  private readonly bodies = new Set<EngineBody>();
 
   constructor(private readonly options: EngineClientOptions) {
     // Engines live behind a VPN container and come and go: short connect timeout, no limit
@@ -44,8 +47,11 @@ export class EngineClient {
       headersTimeoutMs: this.options.noResponseTimeoutMs,
       bodyTimeoutMs: this.options.emptyTimeoutMs,
       signal,
-      dispatcher: this.dispatcher,
       clock: this.options.clock,
+      onBody: (body) => {
+        this.bodies.add(body);
+        body.once('close', () => this.bodies.delete(body));
+      },
     });
   }
 
@@ -67,6 +73,7 @@ export class EngineClient {
 
   /** Drops every connection at once (open playback bodies included). */
   async destroy(): Promise<void> {
+    for (const body of this.bodies) body.destroy();
     await this.own?.destroy();
   }
 }

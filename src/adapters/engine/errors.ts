@@ -18,7 +18,7 @@ export type EngineErrorCode =
 export type UpstreamFailureCode =
   /** No PAT + random-access point within the no-response timeout. */
   | 'ENGINE_NO_SYNC'
-  /** No byte for EMPTY_TIMEOUT (or undici's body timeout). */
+  /** No byte for EMPTY_TIMEOUT (or the body's own timeout). */
   | 'ENGINE_STALLED'
   /** The engine ended or closed the body. */
   | 'ENGINE_EOF'
@@ -122,7 +122,7 @@ export function isSessionGone(err: unknown): boolean {
 
 /** The code of a playback body that failed mid-stream: undici's body timeout is a stall. */
 export function bodyFailureOf(err: unknown): UpstreamFailureCode {
-  return codeOf(err) === 'UND_ERR_BODY_TIMEOUT' ? 'ENGINE_STALLED' : 'ENGINE_BODY_ERROR';
+  return codeOf(err) === 'ENGINE_BODY_TIMEOUT' ? 'ENGINE_STALLED' : 'ENGINE_BODY_ERROR';
 }
 
 /** The code an upstream failure is reported with, for a failed playback call. */

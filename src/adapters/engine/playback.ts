@@ -1,27 +1,31 @@
 /**
  * Open the MPEG-TS body of a session. The playback URL may 302 to `/content/…`; redirect
- * bodies are dropped unread (an engine's may never end). `bodyTimeoutMs` is the longest
- * silence between chunks before the body errors with undici's UND_ERR_BODY_TIMEOUT (the
- * upstream reader maps body errors to its own codes).
+ * bodies are dropped unread (an engine's may never end). The body is read off its own
+ * socket (engine-body.ts says why not undici); it starts paused: the caller puts its
+ * listeners on, then resume(). `bodyTimeoutMs` is the longest silence of the body (real
+ * time) before it errors with ENGINE_BODY_TIMEOUT (the upstream reader maps body errors to
+ * its own codes).
  */
-import { request, type Dispatcher } from 'undici';
-import type { Readable } from 'node:stream';
-import { classifyTransportError, deadline, discard, describeTransportError, isCallerAbort, undiciTimeout } from '../http-errors.ts';
+import net from 'node:net';
+import { deadline, describeTransportError, undiciTimeout } from '../http-errors.ts';
 import type { Clock } from '../../clock.ts';
 import { EngineHttpError, EngineTimeoutError, EngineUnreachableError, EngineBadResponseError } from './errors.ts';
 import { rebase } from './rebase.ts';
+import { EngineBody, ReadArena } from './engine-body.ts';
+import { MAX_HEAD_BYTES, ResponseHeadError, framingOf, headEnd, parseHead, type ResponseHead } from './response-head.ts';
 
 export interface PlaybackOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   signal?: AbortSignal | undefined;
-  dispatcher?: Dispatcher | undefined;
   /** Whose time the headers deadline runs on (the system's by default). */
   clock?: Clock | undefined;
+  /** Told of every body opened (the client destroys the open ones when it is destroyed). */
+  onBody?: ((body: EngineBody) => void) | undefined;
 }
 
 export interface Playback {
-  body: Readable;
+  body: EngineBody;
   contentType: string;
   /** The URL that finally answered 200 (after redirects). */
   url: string;
@@ -32,39 +36,115 @@ const MAX_REDIRECTS = 3;
 export async function openPlayback(playbackUrl: string, options: PlaybackOptions): Promise<Playback> {
   let url = playbackUrl;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    let res: Dispatcher.ResponseData;
-    // The headers must come in time; the body, once it flows, lives as long as the caller wants.
-    const headers = deadline(options.headersTimeoutMs, undefined, options.clock);
-    const signal = options.signal ? AbortSignal.any([options.signal, headers.signal]) : headers.signal;
-    try {
-      res = await request(url, {
-        method: 'GET',
-        signal,
-        dispatcher: options.dispatcher,
-        headersTimeout: undiciTimeout(options.headersTimeoutMs, options.clock),
-        bodyTimeout: undiciTimeout(options.bodyTimeoutMs, options.clock),
-      });
-      headers.clear();
-    } catch (err) {
-      headers.clear();
-      if (isCallerAbort(err, options.signal)) throw err;
-      if (classifyTransportError(err) === 'timeout' || headers.expired()) {
-        throw new EngineTimeoutError(`playback: no headers within ${options.headersTimeoutMs} ms`, { cause: err });
-      }
-      throw new EngineUnreachableError(`playback: ${describeTransportError(err)}`, { cause: err });
-    }
-    const location = res.headers.location;
-    if (res.statusCode >= 300 && res.statusCode < 400 && location) {
-      discard(res.body);
+    const { head, body } = await exchange(url, options);
+    const location = head.headers.location;
+    if (head.status >= 300 && head.status < 400 && location) {
+      body.destroy();
       // Keep the engine address we called: the Location may carry the engine's own idea of its host.
-      url = rebase(Array.isArray(location) ? location[0]! : location, url);
+      url = rebase(location, url);
       continue;
     }
-    if (res.statusCode !== 200) {
-      discard(res.body);
-      throw new EngineHttpError(res.statusCode, `playback: HTTP ${res.statusCode}`);
+    if (head.status !== 200) {
+      body.destroy();
+      throw new EngineHttpError(head.status, `playback: HTTP ${head.status}`);
     }
-    return { body: res.body, contentType: String(res.headers['content-type'] ?? ''), url };
+    options.onBody?.(body);
+    return { body, contentType: head.headers['content-type'] ?? '', url };
   }
   throw new EngineBadResponseError(`playback: more than ${MAX_REDIRECTS} redirects`);
+}
+
+/** One GET on a connection of its own, up to the end of the response head. */
+function exchange(url: string, options: PlaybackOptions): Promise<{ head: ResponseHead; body: EngineBody }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    if (target.protocol !== 'http:') {
+      reject(new EngineBadResponseError(`playback: ${target.protocol} URLs are not supported (engines serve plain HTTP)`));
+      return;
+    }
+    const limit = deadline(options.headersTimeoutMs, options.signal, options.clock);
+    const arena = new ReadArena();
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let body: EngineBody | null = null;
+    let settled = false;
+
+    const socket = net.connect({
+      host: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(target.port || 80),
+      onread: {
+        buffer: arena.next,
+        callback: (n: number, region: Uint8Array) => {
+          const bytes = arena.took(region as Buffer, n);
+          if (body) {
+            body.take(bytes);
+            return body.reading;
+          }
+          return onHead(bytes);
+        },
+      },
+    });
+    socket.setNoDelay(true);
+
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      limit.clear();
+      socket.destroy();
+      reject(err);
+    };
+    const onAbort = () => {
+      if (limit.expired()) fail(new EngineTimeoutError(`playback: no headers within ${options.headersTimeoutMs} ms`));
+      else fail(options.signal?.reason instanceof Error ? options.signal.reason : new DOMException('aborted', 'AbortError'));
+    };
+    if (limit.signal.aborted) return onAbort();
+    limit.signal.addEventListener('abort', onAbort, { once: true });
+    const onError = (err: Error) => fail(new EngineUnreachableError(`playback: ${describeTransportError(err)}`, { cause: err }));
+    const onClosed = () => fail(new EngineUnreachableError('playback: the engine closed the connection before answering'));
+    socket.on('error', onError);
+    socket.on('end', onClosed);
+    socket.on('close', onClosed);
+
+    function onHead(bytes: Buffer): boolean {
+      if (settled) return false;
+      // The head is small: its bytes are copied out of the arena.
+      head.push(Buffer.from(bytes));
+      headBytes += bytes.length;
+      const all = head.length === 1 ? head[0]! : Buffer.concat(head, headBytes);
+      const end = headEnd(all);
+      if (end < 0) {
+        if (headBytes > MAX_HEAD_BYTES) fail(new EngineBadResponseError(`playback: response head larger than ${MAX_HEAD_BYTES} bytes`));
+        return !settled;
+      }
+      let parsed: ResponseHead;
+      let framing;
+      try {
+        parsed = parseHead(all.toString('latin1', 0, end));
+        framing = framingOf(parsed);
+      } catch (err) {
+        fail(new EngineBadResponseError(`playback: ${err instanceof ResponseHeadError ? err.message : String(err)}`));
+        return false;
+      }
+      settled = true;
+      limit.clear();
+      limit.signal.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('end', onClosed);
+      socket.off('close', onClosed);
+      body = new EngineBody(socket, framing, undiciTimeout(options.bodyTimeoutMs, options.clock), arena);
+      body.keep(all.subarray(end));
+      // The caller's signal still ends the body once it flows.
+      const caller = options.signal;
+      if (caller) {
+        const stop = () => body!.destroy(caller.reason instanceof Error ? caller.reason : new DOMException('aborted', 'AbortError'));
+        caller.addEventListener('abort', stop, { once: true });
+        body.once('close', () => caller.removeEventListener('abort', stop));
+      }
+      resolve({ head: parsed, body });
+      return false;
+    }
+
+    const path = `${target.pathname}${target.search}`;
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: */*\r\nUser-Agent: acerelay\r\nConnection: close\r\n\r\n`, 'latin1');
+  });
 }

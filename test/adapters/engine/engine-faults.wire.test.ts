@@ -132,7 +132,7 @@ describe('engine faults through EngineClient', () => {
     const got = await readSome(play.body, 1, 10_000);
     expect(got.end).toBe('error');
     expect(got.data.length).toBe(0);
-    expect(got.error).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(got.error).toMatchObject({ code: 'ENGINE_BODY_TIMEOUT' });
     expect(classifyTransportError(got.error)).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
@@ -145,7 +145,7 @@ describe('engine faults through EngineClient', () => {
     await mode({ mode: 'stall' });
     const rest = await readSome(play.body, Number.MAX_SAFE_INTEGER, 10_000);
     expect(rest.end).toBe('error');
-    expect(rest.error).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(rest.error).toMatchObject({ code: 'ENGINE_BODY_TIMEOUT' });
   });
 
   it('a gap shorter than the empty timeout is survived: the same body continues', async () => {
@@ -195,7 +195,7 @@ describe('engine faults through EngineClient', () => {
     const play = await client.playback(s.playbackUrl);
     const got = await readSome(play.body, 1, 10_000);
     expect(got.end).toBe('error');
-    expect(got.error).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(got.error).toMatchObject({ code: 'ENGINE_BODY_TIMEOUT' });
   });
 
   it('VPN down at the orchestrator: engine bytes are held → body timeout; stat shows no speed', async () => {
@@ -206,7 +206,7 @@ describe('engine faults through EngineClient', () => {
     await control(sim, 'vpn', { connected: false });
     const rest = await readSome(play.body, Number.MAX_SAFE_INTEGER, 10_000);
     expect(rest.end).toBe('error');
-    expect(rest.error).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(rest.error).toMatchObject({ code: 'ENGINE_BODY_TIMEOUT' });
     expect((await client.stat(s.statUrl!)).speedDownKBps).toBe(0);
   });
 

@@ -41,7 +41,7 @@ for (const [err, want] of TABLE) {
 
 test('a playback failure that is not an engine error is ENGINE_PLAYBACK_FAILED; a body timeout is a stall', () => {
   expect(upstreamFailureOf(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('ENGINE_PLAYBACK_FAILED');
-  expect(bodyFailureOf(Object.assign(new Error('x'), { code: 'UND_ERR_BODY_TIMEOUT' }))).toBe('ENGINE_STALLED');
+  expect(bodyFailureOf(Object.assign(new Error('x'), { code: 'ENGINE_BODY_TIMEOUT' }))).toBe('ENGINE_STALLED');
   expect(bodyFailureOf(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('ENGINE_BODY_ERROR');
   expect([isTransient(new Error('x')), isContentFailure(null), isSessionGone(undefined)]).toEqual([false, false, false]);
 });
