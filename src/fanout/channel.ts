@@ -266,10 +266,10 @@ export class Channel {
   }
 
   private emit(out: OutChunk): void {
-    // A send split over two slabs is two chunks to the window, each framed on its own (a
-    // joiner is sent the window's chunks one by one: the first must not lead to the second).
-    let startedNow = this.window.append(out.next ? new OutChunk(out.data, out.framed, out.seq) : out);
-    if (out.next && this.window.append(out.next)) startedNow = true;
+    // A send split over slabs is one chunk to the window per part, each framed on its own (its
+    // replay sends a part with the rest of its send; see ReplayWindow.replay).
+    let startedNow = false;
+    for (let part: OutChunk | null = out; part; part = part.next) if (this.window.append(part)) startedNow = true;
     let least = Infinity;
     for (const [sink, seat] of this.sinks) {
       const backlog = this.send(sink, seat, out);
@@ -293,7 +293,11 @@ export class Channel {
     if (least >= this.throttleAt && least !== Infinity) this.throttle();
   }
 
-  /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
+  /**
+   * Writes to one player (the whole send: every part of a chain); returns its backlog, or -1
+   * when that put it past its bound (dropped). A chain's first slab is pinned until the socket
+   * has sent all of it: slabs are freed oldest first, so that keeps the later ones too.
+   */
   private send(sink: PlayerSink, place: Seat, chunk: OutChunk): number {
     sink.write(chunk);
     if (!sink.internal) {

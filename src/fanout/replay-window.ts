@@ -49,8 +49,9 @@ export class ReplayWindow {
   }
 
   /**
-   * Records output bytes. Returns true when this buffer created a new start point (a joiner
-   * waiting for one can go now).
+   * Records output bytes: one part of a send (a send split over slabs comes part by part, in
+   * order, each with its `next`). Returns true when this buffer created a new start point (a
+   * joiner waiting for one can go now).
    */
   append(chunk: OutChunk): boolean {
     const buf = chunk.data;
@@ -80,15 +81,31 @@ export class ReplayWindow {
     return moved;
   }
 
-  /** The bytes a joining player is sent first (empty when not ready). */
+  /**
+   * The bytes a joining player is sent first (empty when not ready): the sends from the start
+   * point on, each whole (a part's `next` takes the rest of its send with it).
+   */
   replay(): OutChunk[] {
     if (!this.start) return [];
     const first = this.start.chunk - this.base;
     const out: OutChunk[] = [];
+    // The part written already as the `next` of one before it.
+    let covered = null as OutChunk | null;
     for (let i = first; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      // A joiner starting inside a chunk gets a view of it (framed by its sink, once).
-      out.push(i === first && this.start.offset > 0 ? new OutChunk(c.data.subarray(this.start.offset), null, c.seq) : c);
+      if (c === covered) {
+        covered = c.next;
+        continue;
+      }
+      if (i === first && this.start.offset > 0) {
+        // A joiner starting inside a chunk gets a view of it (framed by its sink, once); the
+        // rest of its send, if any, follows as parts of their own.
+        out.push(new OutChunk(c.data.subarray(this.start.offset), null, c.seq));
+        covered = null;
+      } else {
+        out.push(c);
+        covered = c.next;
+      }
     }
     return out;
   }
