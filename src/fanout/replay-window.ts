@@ -57,14 +57,14 @@ export class ReplayWindow {
     const buf = chunk.data;
     const index = this.base + this.chunks.length;
     let moved = false;
-    const audioOnly = () => this.tracker.program !== null && this.tracker.program.videoPid < 0;
     for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
       const flags = this.tracker.classify(buf, off);
       if (flags === 0) continue;
       if (flags & PACKET_PAT) {
         this.lastPat = { chunk: index, offset: off };
         // A radio channel has no random-access points: every PAT is one.
-        if (audioOnly()) {
+        const program = this.tracker.program;
+        if (program !== null && program.videoPid < 0) {
           this.start = this.lastPat;
           moved = true;
         }
