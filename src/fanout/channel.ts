@@ -73,11 +73,13 @@ const MAX_HELD = 1024 * 1024;
  * once the socket has sent that many bytes.
  */
 interface Seat {
+  /** Its sink: the per-send loops go over seats (a Map's entries would be an array each). */
+  sink: PlayerSink;
   slabs: number[];
   ends: number[];
 }
 
-const seat = (): Seat => ({ slabs: [], ends: [] });
+const seat = (sink: PlayerSink): Seat => ({ sink, slabs: [], ends: [] });
 
 export class Channel {
   readonly id: string;
@@ -91,8 +93,15 @@ export class Channel {
   private readonly slabs = new OutSlabs(() => this.oldestInUse());
   /** Released output not sent yet (views of upstream buffers), and its size. */
   private pending: Buffer[] = [];
+  /** The other list for `pending`, emptied after its send (one list each way, none per send). */
+  private sent: Buffer[] | null = [];
   private pendingBytes = 0;
+  /**
+   * The wait for company (see sendMinBytes): one timer for the channel's life, re-armed by
+   * `refresh` (a timer per send was garbage); `armed` says whether its firing sends.
+   */
   private wait: NodeJS.Timeout | null = null;
+  private armed = false;
   private readonly sendMinBytes: number;
   private readonly maxWaitMs: number;
   private readonly aligner = new PacketAligner();
@@ -192,7 +201,7 @@ export class Channel {
       this.waiting.add(sink);
       return;
     }
-    const place = this.departed.get(sink) ?? seat();
+    const place = this.departed.get(sink) ?? seat(sink);
     this.departed.delete(sink);
     for (const part of this.window.replay()) if (this.send(sink, place, part) < 0) return;
     this.sinks.set(sink, place);
@@ -213,6 +222,7 @@ export class Channel {
     this.closed = true;
     if (this.wait) clearTimeout(this.wait);
     this.wait = null;
+    this.armed = false;
     this.pending = [];
     this.pendingBytes = 0;
     this.sinks.clear();
@@ -244,18 +254,30 @@ export class Channel {
       this.pendingBytes += p.length;
     }
     if (this.pendingBytes >= this.sendMinBytes) this.flush();
-    else this.wait ??= setTimeout(this.flush, this.maxWaitMs).unref();
+    else if (!this.armed) {
+      this.armed = true;
+      if (this.wait) this.wait.refresh();
+      else this.wait = setTimeout(this.waited, this.maxWaitMs).unref();
+    }
   }
+
+  private readonly waited = (): void => {
+    if (this.armed) this.flush();
+  };
 
   /** Sends the output that waited for company (see sendMinBytes), now. */
   readonly flush = (): void => {
-    if (this.wait) clearTimeout(this.wait);
-    this.wait = null;
+    // The timer stays (it fires for nothing once, or is re-armed first).
+    this.armed = false;
     if (this.pending.length === 0) return;
     const pieces = this.pending;
-    this.pending = [];
+    // (A flush from inside this send, if ever, finds no list to reuse and makes one.)
+    this.pending = this.sent ?? [];
+    this.sent = null;
     this.pendingBytes = 0;
     this.emitNow(pieces);
+    pieces.length = 0;
+    this.sent = pieces;
   };
 
   private emitNow(pieces: Buffer[]): void {
@@ -275,22 +297,22 @@ export class Channel {
   }
 
   private emit(out: OutChunk): void {
-    // A send split over two slabs is two chunks to the window, each framed on its own (a
-    // joiner is sent the window's chunks one by one: the first must not lead to the second).
-    let startedNow = this.window.append(out.next ? new OutChunk(out.data, out.framed, out.seq) : out);
-    if (out.next && this.window.append(out.next)) startedNow = true;
+    // A send split over slabs is one chunk to the window per part, each framed on its own (its
+    // replay sends a part with the rest of its send; see ReplayWindow.replay).
+    let startedNow = false;
+    for (let part: OutChunk | null = out; part; part = part.next) if (this.window.append(part)) startedNow = true;
     let least = Infinity;
-    for (const [sink, seat] of this.sinks) {
-      const backlog = this.send(sink, seat, out);
+    for (const place of this.sinks.values()) {
+      const backlog = this.send(place.sink, place, out);
       // The HLS segmenter takes everything at once: only sockets say whether to pause.
-      if (backlog >= 0 && backlog < least && !sink.internal) least = backlog;
+      if (backlog >= 0 && backlog < least && !place.sink.internal) least = backlog;
     }
     if (startedNow && this.waiting.size > 0) {
       const replay = this.window.replay();
       for (const sink of this.waiting) {
         this.waiting.delete(sink);
         // A player that left and came back keeps the pins of what its socket still holds.
-        const place = this.departed.get(sink) ?? seat();
+        const place = this.departed.get(sink) ?? seat(sink);
         this.departed.delete(sink);
         let backlog = 0;
         for (const part of replay) if ((backlog = this.send(sink, place, part)) < 0) break;
@@ -302,7 +324,11 @@ export class Channel {
     if (least >= this.throttleAt && least !== Infinity) this.throttle();
   }
 
-  /** Writes to one player; returns its backlog, or -1 when that put it past its bound (dropped). */
+  /**
+   * Writes to one player (the whole send: every part of a chain); returns its backlog, or -1
+   * when that put it past its bound (dropped). A chain's first slab is pinned until the socket
+   * has sent all of it: slabs are freed oldest first, so that keeps the later ones too.
+   */
   private send(sink: PlayerSink, place: Seat, chunk: OutChunk): number {
     sink.write(chunk);
     if (!sink.internal) {
@@ -336,19 +362,19 @@ export class Channel {
 
   /** A player leaving with unsent bytes keeps their slabs from reuse until its socket took them. */
   private depart(sink: PlayerSink, place: Seat | undefined): void {
-    if (place && pinned(sink, place) >= 0) this.departed.set(sink, place);
+    if (place && pinned(place) >= 0) this.departed.set(sink, place);
   }
 
   /** The oldest slab still read by the replay window or by a player's socket (Infinity: none). */
   private oldestInUse(): number {
     let oldest = this.window.oldestSeq;
-    for (const [sink, place] of this.sinks) {
-      const pin = pinned(sink, place);
+    for (const place of this.sinks.values()) {
+      const pin = pinned(place);
       if (pin >= 0 && pin < oldest) oldest = pin;
     }
-    for (const [sink, place] of this.departed) {
-      const pin = pinned(sink, place);
-      if (pin < 0) this.departed.delete(sink);
+    for (const place of this.departed.values()) {
+      const pin = pinned(place);
+      if (pin < 0) this.departed.delete(place.sink);
       else if (pin < oldest) oldest = pin;
     }
     return oldest;
@@ -370,20 +396,30 @@ export class Channel {
   };
 }
 
-/** The oldest slab the player's socket still has bytes of (-1: none), forgetting those it sent. */
-function pinned(sink: PlayerSink, place: Seat): number {
-  if (place.slabs.length === 0) return -1;
-  if (sink.backlog() === 0) {
-    place.slabs.length = place.ends.length = 0;
+/** The lowest slab the player's socket still has bytes of (-1: none), forgetting those it sent. */
+function pinned(place: Seat): number {
+  const { slabs, ends } = place;
+  if (slabs.length === 0) return -1;
+  if (place.sink.backlog() === 0) {
+    slabs.length = ends.length = 0;
     return -1;
   }
-  const flushed = sink.flushed();
+  const flushed = place.sink.flushed();
   let n = 0;
-  while (n < place.ends.length && place.ends[n]! <= flushed) n++;
+  while (n < ends.length && ends[n]! <= flushed) n++;
   if (n > 0) {
-    place.slabs.splice(0, n);
-    place.ends.splice(0, n);
+    // In place (splice would return the removed ones as a new array).
+    const keep = ends.length - n;
+    for (let i = 0; i < keep; i++) {
+      slabs[i] = slabs[i + n]!;
+      ends[i] = ends[i + n]!;
+    }
+    slabs.length = ends.length = keep;
   }
-  return place.slabs.length > 0 ? place.slabs[0]! : -1;
+  // Not always the first: a player back on the channel is sent the replay window, older slabs
+  // than those its socket may still hold from before.
+  let oldest = -1;
+  for (let i = 0; i < slabs.length; i++) if (oldest < 0 || slabs[i]! < oldest) oldest = slabs[i]!;
+  return oldest;
 }
 

@@ -131,8 +131,8 @@ export class HlsSegmenter implements PlayerSink {
   // ——— PlayerSink ———
 
   write(chunk: OutChunk): void {
-    this.take(chunk.data, chunk.seq >= 0);
-    if (chunk.next) this.take(chunk.next.data, chunk.next.seq >= 0);
+    // Every part of a send split over slabs, in order.
+    for (let part: OutChunk | null = chunk; part; part = part.next) this.take(part.data, part.seq >= 0);
   }
 
   private take(buf: Buffer, inSlab: boolean): void {

@@ -7,7 +7,8 @@
 export class OutChunk {
   /**
    * The rest of the same send when it did not fit the slab it began in: the next slab's
-   * bytes, framed as a chunk of their own (both go to a socket in one writev).
+   * bytes, framed as a chunk of their own, and so on (a chain of any length; all its parts
+   * go to a socket in one writev).
    */
   next: OutChunk | null = null;
 
@@ -22,8 +23,10 @@ export class OutChunk {
     readonly seq = -1,
   ) {}
 
-  /** Packet bytes of the send (both parts). */
+  /** Packet bytes of the send (this part and every one after it). */
   get length(): number {
-    return this.data.length + (this.next ? this.next.data.length : 0);
+    let n = this.data.length;
+    for (let part = this.next; part; part = part.next) n += part.data.length;
+    return n;
   }
 }

@@ -24,6 +24,7 @@ const FRAMING = HEAD_ROOM + 2;
 /** The least worth sending as the first part of a split send. */
 const MIN_PART = 8 * PACKET_SIZE;
 const CRLF = 0x0d0a;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 interface Slab {
   buf: Buffer;
@@ -38,53 +39,67 @@ export class OutSlabs {
   /** Emptied slabs, kept for the window to grow into again (it shrinks by a GOP at a time). */
   private readonly spare: Slab[] = [];
   private nextSeq = 0;
+  /** The full slabs of the send being put (reused: see put). */
+  private readonly full: Slab[] = [];
 
   /**
    * @param oldestInUse the lowest slab number something may still read (Infinity: none)
-   * @param slabBytes slab size; a send that does not fit an empty slab gets memory of its own
+   * @param slabBytes slab size (at least a packet and its framing; a size line of 6 hex digits at most)
    */
   constructor(
     private readonly oldestInUse: () => number,
     private readonly slabBytes = SLAB_BYTES,
-  ) {}
+  ) {
+    if (!(slabBytes >= PACKET_SIZE + FRAMING && slabBytes <= 0xffffff)) throw new RangeError(`slab size out of range: ${slabBytes}`);
+  }
 
-  /** Bytes held (slabs being filled, retired and spare; sends with memory of their own). */
+  /** Bytes held (slabs being filled, retired and spare). */
   get bytes(): number {
     let n = this.current?.buf.length ?? 0;
-    for (const s of this.retired) n += s.buf.length;
-    for (const s of this.spare) n += s.buf.length;
+    for (let i = 0; i < this.retired.length; i++) n += this.retired[i]!.buf.length;
+    for (let i = 0; i < this.spare.length; i++) n += this.spare[i]!.buf.length;
     return n;
   }
 
   /**
    * Copies `pieces` (whole packets, in order; at least one byte) into the slabs and frames
    * them. A send that does not fit what is left of the slab fills it (whole packets) and goes
-   * on in the next one, as a second chunk (`next`): slabs stay full, so memory stays close
-   * to the replay window. A send larger than a whole slab gets memory of its own.
+   * on in the next ones, each part a chunk of its own (`next`): slabs stay full, so memory
+   * stays close to the replay window, and a send of any size takes slabs, never memory of its own.
    */
   put(pieces: readonly Buffer[]): OutChunk {
     let total = 0;
-    for (const p of pieces) total += p.length;
+    for (let i = 0; i < pieces.length; i++) total += pieces[i]!.length;
     if (total === 0) throw new RangeError('an empty chunk ends a chunked body');
-    this.current ??= this.fresh();
-    const room = this.current.buf.length - this.current.used - FRAMING;
-    if (total <= room) return this.frame(this.current, pieces, 0, total);
+    let slab = (this.current ??= this.fresh());
+    const room = slab.buf.length - slab.used - FRAMING;
+    if (total <= room) return this.frame(slab, pieces, 0, total);
     const head = room >= MIN_PART ? room - (room % PACKET_SIZE) : 0;
-    const first = head > 0 ? this.frame(this.current, pieces, 0, head) : null;
-    const rest = total - head;
-    // Larger than a slab (large engine writes, a burst): memory of its own, retired at once.
-    // (The full slab is retired after the next is found: it holds `first`, sent to nobody yet.)
-    const into = rest + FRAMING > this.slabBytes ? this.make(rest + FRAMING) : this.fresh();
-    this.retired.push(this.current);
-    if (into.buf.length === this.slabBytes) this.current = into;
-    else {
-      this.current = null;
-      this.retired.push(into);
+    const first = head > 0 ? this.frame(slab, pieces, 0, head) : null;
+    let chain = first;
+    let last = first;
+    let done = head;
+    // The full slabs of this send are retired once the last part is in: until then nothing
+    // else knows they hold bytes nobody was sent yet (fresh() would take them back).
+    const full = this.full;
+    full.push(slab);
+    for (;;) {
+      slab = this.fresh();
+      const left = total - done;
+      const fits = slab.buf.length - FRAMING;
+      const n = left <= fits ? left : fits - (fits % PACKET_SIZE);
+      const part = this.frame(slab, pieces, done, n);
+      if (last) last.next = part;
+      else chain = part;
+      last = part;
+      done += n;
+      if (done === total) break;
+      full.push(slab);
     }
-    const second = this.frame(into, pieces, head, rest);
-    if (!first) return second;
-    first.next = second;
-    return first;
+    for (let i = 0; i < full.length; i++) this.retired.push(full[i]!);
+    full.length = 0;
+    this.current = slab;
+    return chain!;
   }
 
   /** Copies `length` bytes of `pieces` from `skip` on into `slab`, framed as one chunk. */
@@ -93,8 +108,8 @@ export class OutSlabs {
     const at = slab.used + HEAD_ROOM;
     let end = at;
     let left = length;
-    for (const p of pieces) {
-      if (left === 0) break;
+    for (let i = 0; i < pieces.length && left > 0; i++) {
+      const p = pieces[i]!;
       if (skip >= p.length) {
         skip -= p.length;
         continue;
@@ -104,10 +119,13 @@ export class OutSlabs {
       left -= n;
       skip = 0;
     }
-    const size = length.toString(16);
-    const from = at - size.length - 2;
-    buf.write(size, from, 'latin1');
-    buf.writeUInt16BE(CRLF, at - 2);
+    // The size line in hex, written backwards from the data (no string per chunk).
+    let from = at - 2;
+    buf.writeUInt16BE(CRLF, from);
+    for (let v = length; ; v >>>= 4) {
+      buf[--from] = HEX[v & 0xf]!;
+      if (v < 16) break;
+    }
     buf.writeUInt16BE(CRLF, end);
     slab.used = end + 2;
     return new OutChunk(buf.subarray(at, end), buf.subarray(from, end + 2), slab.seq);
@@ -123,9 +141,8 @@ export class OutSlabs {
       const oldest = this.oldestInUse();
       while (this.retired.length > 0 && this.retired[0]!.seq < oldest) {
         const free = this.retired.shift()!;
-        // Kept for reuse (up to a bound: a slow player let go frees many at once); sends
-        // that had memory of their own go to the collector.
-        if (this.spare.length < MAX_SPARE && free.buf.length === this.slabBytes) this.spare.push(free);
+        // Kept for reuse, up to a bound: a slow player let go frees many at once.
+        if (this.spare.length < MAX_SPARE) this.spare.push(free);
       }
     }
     const reuse = this.spare.pop();

@@ -33,7 +33,9 @@ export class PesTail {
   private program: ProgramInfo | null = null;
   private av = new Set<number>();
   /** The PIDs whose open PES decide how much is held: video (audio for a radio channel). */
-  private gate = new Set<number>();
+  private gate: number[] = [];
+  /** What push returns, reused (a list per call was garbage on every upstream chunk). */
+  private readonly out: Buffer[] = [];
 
   constructor(private readonly maxHeldBytes: number) {}
 
@@ -44,13 +46,17 @@ export class PesTail {
   /**
    * Takes aligned output (one buffer, or several in order: the same as their concatenation);
    * returns what can go to players now, in order, as views of the buffers it was given
-   * (empty: nothing yet). Joining them, if at all, is the caller's choice.
+   * (empty: nothing yet). Joining them, if at all, is the caller's choice. The list is reused:
+   * it holds them until the next call only.
    */
   push(input: Buffer | readonly Buffer[]): Buffer[] {
     if (Buffer.isBuffer(input)) this.add(input);
     else for (const buf of input) this.add(buf);
     let cut = this.end;
-    for (const [pid, at] of this.open) if (this.gate.has(pid) && at < cut) cut = at;
+    for (let i = 0; i < this.gate.length; i++) {
+      const at = this.open.get(this.gate[i]!);
+      if (at !== undefined && at < cut) cut = at;
+    }
     if (this.end - cut > this.maxHeldBytes) {
       // A PID that went quiet must not hold everyone back.
       cut = this.end;
@@ -102,16 +108,17 @@ export class PesTail {
     this.tracker.reset();
     this.program = null;
     this.av = new Set();
-    this.gate = new Set();
+    this.gate = [];
     return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  /** Removes and returns the held bytes before absolute offset `cut`, as views. */
+  /** Removes and returns the held bytes before absolute offset `cut`, as views (in `out`). */
   private take(cut: number): Buffer[] {
+    const parts = this.out;
+    parts.length = 0;
     let n = cut - this.heldFrom;
-    if (n <= 0) return [];
+    if (n <= 0) return parts;
     this.heldFrom = cut;
-    const parts: Buffer[] = [];
     while (n > 0) {
       const c = this.chunks[0]!;
       const avail = c.length - this.skip;
@@ -134,7 +141,7 @@ export class PesTail {
     const streams = program?.streams ?? [];
     this.av = new Set(streams.filter((s) => s.kind === 'video' || s.kind === 'audio').map((s) => s.pid));
     const video = streams.filter((s) => s.kind === 'video').map((s) => s.pid);
-    this.gate = new Set(video.length > 0 ? video : [...this.av]);
+    this.gate = video.length > 0 ? video : [...this.av];
     for (const pid of [...this.open.keys()]) if (!this.av.has(pid)) this.open.delete(pid);
   }
 }

@@ -7,8 +7,9 @@ import type { OutChunk } from './out-chunk.ts';
 export interface PlayerSink {
   readonly id: string;
   /**
-   * Queues whole packets for the player (`chunk.data`). Never blocks. The same chunk goes to
-   * every player of the channel: a sink may leave its framing of it in `chunk.framed`.
+   * Queues whole packets for the player (`chunk.data`, then those of each part after it:
+   * `chunk.next`). Never blocks. The same chunk goes to every player of the channel: a sink
+   * may leave its framing of it in `chunk.framed`.
    */
   write(chunk: OutChunk): void;
   /** Bytes written but not yet taken by the player's socket. */

@@ -49,21 +49,22 @@ export class ReplayWindow {
   }
 
   /**
-   * Records output bytes. Returns true when this buffer created a new start point (a joiner
-   * waiting for one can go now).
+   * Records output bytes: one part of a send (a send split over slabs comes part by part, in
+   * order, each with its `next`). Returns true when this buffer created a new start point (a
+   * joiner waiting for one can go now).
    */
   append(chunk: OutChunk): boolean {
     const buf = chunk.data;
     const index = this.base + this.chunks.length;
     let moved = false;
-    const audioOnly = () => this.tracker.program !== null && this.tracker.program.videoPid < 0;
     for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
       const flags = this.tracker.classify(buf, off);
       if (flags === 0) continue;
       if (flags & PACKET_PAT) {
         this.lastPat = { chunk: index, offset: off };
         // A radio channel has no random-access points: every PAT is one.
-        if (audioOnly()) {
+        const program = this.tracker.program;
+        if (program !== null && program.videoPid < 0) {
           this.start = this.lastPat;
           moved = true;
         }
@@ -80,15 +81,31 @@ export class ReplayWindow {
     return moved;
   }
 
-  /** The bytes a joining player is sent first (empty when not ready). */
+  /**
+   * The bytes a joining player is sent first (empty when not ready): the sends from the start
+   * point on, each whole (a part's `next` takes the rest of its send with it).
+   */
   replay(): OutChunk[] {
     if (!this.start) return [];
     const first = this.start.chunk - this.base;
     const out: OutChunk[] = [];
+    // The part written already as the `next` of one before it.
+    let covered = null as OutChunk | null;
     for (let i = first; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      // A joiner starting inside a chunk gets a view of it (framed by its sink, once).
-      out.push(i === first && this.start.offset > 0 ? new OutChunk(c.data.subarray(this.start.offset), null, c.seq) : c);
+      if (c === covered) {
+        covered = c.next;
+        continue;
+      }
+      if (i === first && this.start.offset > 0) {
+        // A joiner starting inside a chunk gets a view of it (framed by its sink, once); the
+        // rest of its send, if any, follows as parts of their own.
+        out.push(new OutChunk(c.data.subarray(this.start.offset), null, c.seq));
+        covered = null;
+      } else {
+        out.push(c);
+        covered = c.next;
+      }
     }
     return out;
   }

@@ -165,11 +165,10 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
     if (body) {
       if (body.destroyed) return;
       if (chunk.next) {
-        // A send split over two slabs: both parts in one writev.
+        // A send split over slabs: all its parts in one writev.
         const cork = !this.corked;
         if (cork) body.cork();
-        this.put(body, chunk);
-        this.put(body, chunk.next);
+        for (let part: OutChunk | null = chunk; part; part = part.next) this.put(body, part);
         if (cork) body.uncork();
       } else if (!this.chunked || chunk.framed) {
         this.put(body, chunk);

@@ -8,6 +8,7 @@ import { PACKET_PAT, ProgramTracker } from '../../src/ts/program-tracker.ts';
 import { diff33, readPcrBase } from '../../src/ts/timestamps.ts';
 import { SEAM_GAP_TICKS } from '../../src/fanout/seam.ts';
 import { PACKET_SIZE, isDiscontinuity, pidOf } from '../../src/ts/packet.ts';
+import { eventually } from '../support/stack.ts';
 
 /** A socket that takes everything at once and remembers each write's packets. */
 class Recorder implements PlayerSink {
@@ -66,6 +67,34 @@ describe('Channel: fewer, larger writes', () => {
     expect(a.bytes.length).toBeGreaterThan(before);
     expect(b.bytes.equals(a.bytes)).toBe(true);
     expect(a.bytes.length % PACKET_SIZE).toBe(0);
+  });
+
+  it('sends each lone frame within maxWaitMs, again and again: after a wait that ran out, and after one a full send cut short', async () => {
+    const data = await stream(4);
+    const channel = new Channel({ id: 'c', bufferBytes: 16 * 1024 * 1024, sendMinBytes: 1024 * 1024, maxWaitMs: 30 });
+    channel.beginUpstream();
+    const a = new Recorder('a');
+    channel.attach(a);
+    channel.attach(new Recorder('b'));
+    let at = 0;
+    const push = () => {
+      channel.push(Buffer.from(data.subarray(at, at + 65_536)));
+      at += 65_536;
+    };
+    /** Pushes `n` writes of 64 KiB, then waits until the first player got more. */
+    const sentAfter = async (n: number) => {
+      const before = a.bytes.length;
+      for (let i = 0; i < n; i++) push();
+      return eventually(() => a.bytes.length > before);
+    };
+    // The window starts (the joiners' replay), then lone frames: each waits out its own wait.
+    await sentAfter(4);
+    for (let i = 0; i < 3; i++) await sentAfter(1);
+    // A megabyte at once (sent before its wait ran out), then a lone frame: it waits again.
+    await sentAfter(17);
+    for (let i = 0; i < 3; i++) await sentAfter(1);
+    expect(a.writes.length).toBeGreaterThanOrEqual(8);
+    channel.close();
   });
 
   it('sends what waited before a new upstream (failover), so the old frames go out first and whole', async () => {

@@ -110,7 +110,8 @@ describe('HlsSegmenter', () => {
     expect(checkStream(Buffer.concat(segments.map((s) => s.data))).problems).toEqual([]);
   });
 
-  it('beside players sharing the channel\'s slabs: segments keep their own bytes (the slabs are reused under them), seams still cut, no slab kept for it', async () => {
+  // Upstream writes of 150 kB: every send spans three slabs or more (a chain of parts).
+  it.each([20_000, 150_000])('beside players sharing the channel\'s slabs (upstream writes of %i bytes): segments keep their own bytes (the slabs are reused under them), seams still cut, no slab kept for it', async (step) => {
     /** A player whose socket takes everything at once; it records a copy of what it was sent. */
     class Taker implements PlayerSink {
       readonly parts: Buffer[] = [];
@@ -131,8 +132,8 @@ describe('HlsSegmenter', () => {
       if (withHls) channel.attach(new HlsSegmenter({ id: 'hls', targetMs: 2000, keep: 100, now: () => 0, onSegment: (x) => segments.push(x) }));
       let most = 0;
       const watch = (data: Buffer) => {
-        for (let off = 0; off < data.length; off += 20_000) {
-          channel.push(data.subarray(off, off + 20_000));
+        for (let off = 0; off < data.length; off += step) {
+          channel.push(data.subarray(off, off + step));
           most = Math.max(most, channel.bufferedBytes);
         }
       };

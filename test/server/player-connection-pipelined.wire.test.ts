@@ -3,13 +3,15 @@
  * response no socket until the one before it ends, so its body goes through `res.write`
  * (Node frames it) instead of straight to the socket. Found by review: that path wrote only
  * the first part of a send split over two slabs, and a finished player there kept a backlog
- * for ever, pinning every slab of its channel from then on.
+ * for ever, pinning every slab of its channel from then on. Also: a send over many slabs
+ * reaches a player whole, pipelined or not.
  */
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { PlayerConnection, type ConnectionDeps } from '../../src/server/player-connection.ts';
 import { OutSlabs } from '../../src/fanout/out-slabs.ts';
+import type { OutChunk } from '../../src/fanout/out-chunk.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { eventually } from '../support/stack.ts';
 
@@ -41,7 +43,7 @@ afterEach(() => {
  * A server whose `/first` answers when `release` is called (or never), and whose `/player`
  * is a PlayerConnection; one raw socket sends both requests at once.
  */
-async function pipelined(): Promise<{ player: Promise<PlayerConnection>; release(): void; received(): Buffer }> {
+async function pipelined(first = true): Promise<{ player: Promise<PlayerConnection>; release(): void; received(): Buffer }> {
   let releaseFirst: () => void = noop;
   let gotPlayer: (p: PlayerConnection) => void = noop;
   const player = new Promise<PlayerConnection>((r) => (gotPlayer = r));
@@ -60,7 +62,7 @@ async function pipelined(): Promise<{ player: Promise<PlayerConnection>; release
   let raw = Buffer.alloc(0);
   socket.on('data', (d: Buffer) => (raw = Buffer.concat([raw, d])));
   socket.on('error', noop);
-  socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /player HTTP/1.1\r\nHost: x\r\n\r\n');
+  socket.write(`${first ? 'GET /first HTTP/1.1\r\nHost: x\r\n\r\n' : ''}GET /player HTTP/1.1\r\nHost: x\r\n\r\n`);
   closers.push(() => {
     socket.destroy();
     server.closeAllConnections();
@@ -102,6 +104,35 @@ test('a pipelined player gets both parts of a send split over two slabs, in orde
   });
   expect(body.equals(expected)).toBe(true);
 });
+
+/** The parts of a send, in order. */
+function partsOf(chunk: OutChunk): OutChunk[] {
+  const parts: OutChunk[] = [];
+  for (let c: OutChunk | null = chunk; c; c = c.next) parts.push(c);
+  return parts;
+}
+
+for (const first of [true, false]) {
+  test(`a ${first ? 'pipelined player (through its response)' : 'player (straight to its socket, one writev)'} gets every part of a send over four slabs, in order`, async () => {
+    const p = await pipelined(first);
+    const conn = await p.player;
+    const slabs = new OutSlabs(() => Infinity);
+    const a = slabs.put([packets(100, 0)]);
+    // Over three whole slabs and the rest of the one before: an engine's burst.
+    const b = slabs.put([packets(600, 100), packets(500, 700)]);
+    expect(partsOf(b).length).toBe(4);
+    conn.write(a);
+    conn.write(b);
+    expect(conn.bytesSent).toBe(1200 * PACKET_SIZE);
+    p.release();
+    const expected = packets(1200, 0);
+    const body = await eventually(() => {
+      const got = playerBody(p.received());
+      return got.length >= expected.length ? got : null;
+    });
+    expect(body.equals(expected)).toBe(true);
+  });
+}
 
 test('a pipelined player that never got its socket holds nothing once it is finished (no pin on the slabs)', async () => {
   const p = await pipelined(); // `/first` is never answered: the player's bytes wait in its response
