@@ -22,8 +22,14 @@ export class ChunkedBodyError extends Error {
 
 export class ChunkedDecoder {
   private state = State.Size;
-  /** The size line (or trailer line) read so far. */
-  private line = '';
+  /** Bytes of the current size or trailer line read so far. */
+  private lineBytes = 0;
+  /** The size line's value so far, its hex digits seen, and whether it is past them (`;ext`, spaces, CR). */
+  private size = 0;
+  private digits = 0;
+  private sizeDone = false;
+  /** Whether the current trailer line has any byte but CR. */
+  private trailerText = false;
   /** Data bytes left in the current chunk. */
   private left = 0;
   /** CRLF bytes still expected after a chunk's data (2 or 1). */
@@ -67,12 +73,23 @@ export class ChunkedDecoder {
         }
         case State.Size:
         case State.Trailer: {
-          const nl = buf.indexOf(0x0a, i);
-          const end = nl < 0 ? len : nl;
-          this.line += buf.toString('latin1', i, end);
-          if (this.line.length > MAX_LINE) throw new ChunkedBodyError('chunk size line too long');
-          i = nl < 0 ? len : nl + 1;
-          if (nl >= 0) this.endOfLine();
+          // Byte by byte, without a string: an engine writing small chunks has a size line per
+          // few packets, and a string and a regular expression each was garbage per chunk.
+          const b = buf[i++]!;
+          if (++this.lineBytes > MAX_LINE) throw new ChunkedBodyError('chunk size line too long');
+          if (b === 0x0a) this.endOfLine();
+          else if (this.state === State.Trailer) {
+            if (b !== 0x0d) this.trailerText = true;
+          } else if (!this.sizeDone) {
+            const d = hexValue(b);
+            if (d >= 0) {
+              if (++this.digits > 12) throw new ChunkedBodyError('chunk size too large');
+              this.size = this.size * 16 + d;
+            } else if ((b === 0x20 || b === 0x09) && this.digits === 0) {
+              // Leading whitespace: tolerated.
+            } else if (b === 0x3b || b === 0x20 || b === 0x09 || b === 0x0d) this.sizeDone = true;
+            else throw new ChunkedBodyError(`bad chunk size byte 0x${b.toString(16)}`);
+          }
           break;
         }
         case State.Done:
@@ -82,19 +99,28 @@ export class ChunkedDecoder {
   }
 
   private endOfLine(): void {
-    const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
-    this.line = '';
+    this.lineBytes = 0;
     if (this.state === State.Trailer) {
-      if (line === '') this.state = State.Done;
+      // An empty line ends the body; trailer fields are stepped over.
+      if (!this.trailerText) this.state = State.Done;
+      this.trailerText = false;
       return;
     }
-    const hex = line.split(';', 1)[0]!.trim();
-    if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ChunkedBodyError(`bad chunk size ${JSON.stringify(hex.slice(0, 20))}`);
-    const size = parseInt(hex, 16);
+    const { size, digits } = this;
+    this.size = this.digits = 0;
+    this.sizeDone = false;
+    if (digits === 0) throw new ChunkedBodyError('chunk size line without a size');
     if (size === 0) this.state = State.Trailer;
     else {
       this.left = size;
       this.state = State.Data;
     }
   }
+}
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
 }
