@@ -37,6 +37,11 @@ export class EngineBodyError extends Error {
 
 /** Emptied arenas kept for reuse at most (a paused or slow consumer may hold several). */
 const MAX_SPARE = 4;
+/**
+ * Full arenas followed at most: one the consumer holds for long keeps the younger ones
+ * waiting; past this many the oldest is left to the collector (never reused, never leaked).
+ */
+const MAX_FULL = 32;
 
 /**
  * Hands a socket memory to read into, and turns what it read into views. Left alone, a full
@@ -77,6 +82,7 @@ export class ReadArena {
     const held = this.held;
     if (!held) return this.make();
     this.full.push(this.arena);
+    if (this.full.length > MAX_FULL) this.full.shift();
     // Free arenas are taken oldest first; one still held keeps the younger ones waiting too
     // (they are younger: the consumer lets go of memory in the order it was read).
     while (this.full.length > 0 && !held(this.full[0]!.buffer)) {
