@@ -8,8 +8,7 @@
 import { Channel } from '../src/fanout/channel.ts';
 import type { OutChunk } from '../src/fanout/out-chunk.ts';
 import type { PlayerSink } from '../src/fanout/player-sink.ts';
-import { ManualClock } from '../src/clock.ts';
-import { createLiveStream } from '../src/ts/live-stream.ts';
+import { recordLiveStream } from '../src/ts/live-stream.ts';
 import { round } from './stats.ts';
 
 export interface ChannelMemory {
@@ -27,17 +26,6 @@ export interface ChannelMemory {
 const STREAM_SECONDS = 30;
 const PLAYERS = 20;
 
-async function stream(bitrate: number, seconds: number): Promise<Buffer> {
-  const clock = new ManualClock(1_700_000_000_000);
-  const live = createLiveStream({ clock, bitrate, positionMs: clock.now(), burstMs: 0 });
-  const parts: Buffer[] = [];
-  live.on('data', (c: Buffer) => parts.push(c));
-  await new Promise((resolve) => setImmediate(resolve));
-  await clock.advanceAsync(seconds * 1000);
-  live.destroy();
-  return Buffer.concat(parts);
-}
-
 const taker = (id: string): PlayerSink => ({
   id,
   write: (_chunk: OutChunk) => {},
@@ -47,7 +35,7 @@ const taker = (id: string): PlayerSink => ({
 });
 
 export async function measureChannelMemory(bitrate: number, chunks: number[]): Promise<ChannelMemory[]> {
-  const data = await stream(bitrate, STREAM_SECONDS);
+  const data = await recordLiveStream(STREAM_SECONDS, { bitrate });
   const out: ChannelMemory[] = [];
   for (const chunkBytes of chunks) {
     const size = chunkBytes > 0 ? chunkBytes : 53 * 188;

@@ -126,7 +126,7 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
         // The channel copies what it keeps: memory it holds no view of can be read into again.
         playback.body.reuseWhen((memory) => channel.holdsUpstream(memory));
         // Listeners on: now the bytes may flow (the body starts paused).
-        if (!channel.throttled) playback.body.resume();
+        playback.body.resume();
         watchSilence();
         arm('stat', pollStat, statEvery);
       },

@@ -68,9 +68,10 @@ const MAX_HELD = 1024 * 1024;
 
 /**
  * A player on the channel, and where the bytes its socket has not sent yet lie: the slabs
- * (out-slabs.ts) it was written from while it had a backlog, oldest first, each with the
- * socket's byte count at the end of the last write from it. A slab is free of this player
- * once the socket has sent that many bytes.
+ * (out-slabs.ts) it was written from while it had a backlog, in the order written (a replay
+ * after a return may add older slabs after newer ones), each with the socket's byte count at
+ * the end of the last write from it. A slab is free of this player once the socket has sent
+ * that many bytes.
  */
 interface Seat {
   /** Its sink: the per-send loops go over seats (a Map's entries would be an array each). */
@@ -235,7 +236,7 @@ export class Channel {
 
   /** Bytes this channel keeps in memory for its players: its slabs (replay window included), what waits to be sent, the held-back tail. */
   get bufferedBytes(): number {
-    return this.slabs.bytes + this.window.ownBytes + this.pendingBytes + this.tail.heldBytes + this.aligner.pending;
+    return this.slabs.bytes + this.pendingBytes + this.tail.heldBytes + this.aligner.pending;
   }
 
   /** Bytes in the replay window (what a joiner is sent first). */

@@ -18,8 +18,6 @@ export class ReplayWindow {
   /** Absolute index of chunks[0]. */
   private base = 0;
   private size = 0;
-  /** Bytes of chunks that are not in a slab (a lone player's upstream buffers, kept by reference). */
-  private unslabbed = 0;
   /** The last PAT seen, a sync point candidate. */
   private lastPat: Mark | null = null;
   /** Where a joining player starts; null until a PAT + RAP has been seen (or after a reset). */
@@ -35,11 +33,6 @@ export class ReplayWindow {
 
   get bytes(): number {
     return this.size;
-  }
-
-  /** Bytes kept that live outside the channel's slabs (out-slabs.ts counts the rest). */
-  get ownBytes(): number {
-    return this.unslabbed;
   }
 
   /** The slab number of the oldest chunk kept (out-slabs.ts); Infinity when empty. */
@@ -76,7 +69,6 @@ export class ReplayWindow {
     }
     this.chunks.push(chunk);
     this.size += buf.length;
-    if (chunk.seq < 0) this.unslabbed += buf.length;
     this.trim();
     return moved;
   }
@@ -120,7 +112,6 @@ export class ReplayWindow {
     this.chunks = [];
     this.base = 0;
     this.size = 0;
-    this.unslabbed = 0;
     this.lastPat = null;
     this.start = null;
     this.tracker.reset();
@@ -142,7 +133,6 @@ export class ReplayWindow {
   private dropOldest(): void {
     const c = this.chunks.shift()!;
     this.size -= c.data.length;
-    if (c.seq < 0) this.unslabbed -= c.data.length;
     this.base++;
   }
 }

@@ -173,8 +173,8 @@ export class PlayerConnection implements PlayerIO, PlayerSink, StreamingTarget {
       } else if (!this.chunked || chunk.framed) {
         this.put(body, chunk);
       } else {
-        // Not in a slab (a lone player's upstream buffers): framed around them. What one turn
-        // writes leaves in one writev at the end of it, as Node's own `res.write` would do.
+        // Not framed (a joiner's first, partial chunk of the replay window): framed around it.
+        // What one turn writes leaves in one writev at the end of it, as `res.write` would do.
         const head = chunkHead(chunk.length);
         this.written += head.length + chunk.length + 2;
         if (!this.corked) {

@@ -4,7 +4,7 @@
  * paced by stream time against an injected clock, after an initial burst.
  */
 import { Readable } from 'node:stream';
-import type { Clock, TimerHandle } from '../clock.ts';
+import { ManualClock, type Clock, type TimerHandle } from '../clock.ts';
 import { loadClip } from './clip.ts';
 import type { Clip, SyncPoint } from './clip.ts';
 import { ContinuityRewriter } from './continuity.ts';
@@ -45,6 +45,22 @@ export interface LiveStream extends Readable {
 
 export function createLiveStream(options: LiveStreamOptions): LiveStream {
   return new LoopedLiveStream(options);
+}
+
+/**
+ * `seconds` of the live stream as the simulated engine sends it (null packets and all), made
+ * on virtual time at once: the input of offline runs of the byte path (bench, tests).
+ */
+export async function recordLiveStream(seconds: number, opts: { bitrate?: number; positionMs?: number } = {}): Promise<Buffer> {
+  const positionMs = opts.positionMs ?? 1_700_000_000_000;
+  const clock = new ManualClock(positionMs);
+  const live = createLiveStream({ clock, bitrate: opts.bitrate ?? 4_000_000, positionMs, burstMs: 0 });
+  const parts: Buffer[] = [];
+  live.on('data', (c: Buffer) => parts.push(c));
+  await new Promise((resolve) => setImmediate(resolve));
+  await clock.advanceAsync(seconds * 1000);
+  live.destroy();
+  return Buffer.concat(parts);
 }
 
 /** Packets per pushed chunk: just under 64 KiB. */

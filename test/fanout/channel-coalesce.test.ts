@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Channel, MAX_WAIT_MS, SEND_MIN_BYTES } from '../../src/fanout/channel.ts';
 import type { OutChunk } from '../../src/fanout/out-chunk.ts';
 import type { PlayerSink } from '../../src/fanout/player-sink.ts';
-import { createLiveStream } from '../../src/ts/live-stream.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { recordLiveStream } from '../../src/ts/live-stream.ts';
 import { PACKET_PAT, ProgramTracker } from '../../src/ts/program-tracker.ts';
 import { diff33, readPcrBase } from '../../src/ts/timestamps.ts';
 import { SEAM_GAP_TICKS } from '../../src/fanout/seam.ts';
@@ -31,23 +30,11 @@ class Recorder implements PlayerSink {
   }
 }
 
-/** `seconds` of a 4 Mbit/s stream as the simulated engine sends it. */
-async function stream(seconds: number, positionMs = 1_700_000_000_000): Promise<Buffer> {
-  const clock = new ManualClock(positionMs);
-  const live = createLiveStream({ clock, bitrate: 4_000_000, positionMs, burstMs: 0 });
-  const parts: Buffer[] = [];
-  live.on('data', (c: Buffer) => parts.push(c));
-  await new Promise((resolve) => setImmediate(resolve));
-  await clock.advanceAsync(seconds * 1000);
-  live.destroy();
-  return Buffer.concat(parts);
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Channel: fewer, larger writes', () => {
   it('sends once whole frames worth SEND_MIN_BYTES are ready, and a lone frame after MAX_WAIT_MS at the latest', async () => {
-    const data = await stream(3);
+    const data = await recordLiveStream(3);
     const channel = new Channel({ id: 'c', bufferBytes: 4 * 1024 * 1024 });
     channel.beginUpstream();
     const a = new Recorder('a');
@@ -70,7 +57,7 @@ describe('Channel: fewer, larger writes', () => {
   });
 
   it('sends each lone frame within maxWaitMs, again and again: after a wait that ran out, and after one a full send cut short', async () => {
-    const data = await stream(4);
+    const data = await recordLiveStream(4);
     const channel = new Channel({ id: 'c', bufferBytes: 16 * 1024 * 1024, sendMinBytes: 1024 * 1024, maxWaitMs: 30 });
     channel.beginUpstream();
     const a = new Recorder('a');
@@ -98,8 +85,8 @@ describe('Channel: fewer, larger writes', () => {
   });
 
   it('sends what waited before a new upstream (failover), so the old frames go out first and whole', async () => {
-    const first = await stream(2);
-    const second = await stream(2, 1_700_000_100_000);
+    const first = await recordLiveStream(2);
+    const second = await recordLiveStream(2, { positionMs: 1_700_000_100_000 });
     // Sends that wait long (a quarter MB, or a second): output is always waiting at the seam.
     const channel = new Channel({ id: 'c', bufferBytes: 4 * 1024 * 1024, sendMinBytes: 256 * 1024, maxWaitMs: 1_000 });
     const p = new Recorder('p');

@@ -158,12 +158,7 @@ export class EngineBody extends EventEmitter {
     return this.arena.allocated;
   }
 
-  /** Body bytes that came in the same read as the head (delivered at the first resume). */
-  keep(bytes: Buffer): void {
-    this.take(bytes);
-  }
-
-  /** Body bytes read off the socket. */
+  /** Body bytes read off the socket (and those that came in the read that ended the head: held until the first resume). */
   take(bytes: Buffer): void {
     if (this.over || bytes.length === 0) return;
     try {

@@ -132,7 +132,7 @@ function exchange(url: string, options: PlaybackOptions): Promise<{ head: Respon
       socket.off('end', onClosed);
       socket.off('close', onClosed);
       body = new EngineBody(socket, framing, undiciTimeout(options.bodyTimeoutMs, options.clock), arena);
-      body.keep(all.subarray(end));
+      body.take(all.subarray(end));
       // The caller's signal still ends the body once it flows.
       const caller = options.signal;
       if (caller) {

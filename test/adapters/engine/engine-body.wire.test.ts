@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPlayback } from '../../../src/adapters/engine/playback.ts';
 import type { EngineBody } from '../../../src/adapters/engine/engine-body.ts';
+import { EngineClient } from '../../../src/adapters/engine/client.ts';
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -75,6 +76,16 @@ function ended(body: EngineBody): Promise<{ end: 'end' | 'error'; error: (Error 
     body.once('end', () => resolve({ end: 'end', error: null }));
     body.once('error', (error) => resolve({ end: 'error', error }));
   });
+}
+
+/** Opens `url` and reads its body to the end (listeners on, then resume, as a consumer must). */
+async function drain(url: string, bodyTimeoutMs = 5_000) {
+  const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs });
+  const got: Buffer[] = [];
+  play.body.on('data', (c: Buffer) => got.push(c));
+  const done = ended(play.body);
+  play.body.resume();
+  return { ...(await done), data: Buffer.concat(got), play };
 }
 
 describe('EngineBody', () => {
@@ -153,36 +164,23 @@ describe('EngineBody', () => {
 
   it('without reuseWhen nothing is reused: every view stays valid for as long as the consumer keeps it', async () => {
     const total = 2 * 1024 * 1024;
-    const url = await rawServer(() => chunkedWire(total, 9));
-    const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    const all: Buffer[] = [];
-    play.body.on('data', (c: Buffer) => all.push(c));
-    const done = ended(play.body);
-    play.body.resume();
-    expect((await done).end).toBe('end');
-    expect(Buffer.concat(all).equals(bodyBytes(0, total))).toBe(true);
-    expect(play.body.arenasAllocated).toBeGreaterThanOrEqual(8);
+    const got = await drain(await rawServer(() => chunkedWire(total, 9)));
+    expect(got.end).toBe('end');
+    expect(got.data.equals(bodyBytes(0, total))).toBe(true);
+    expect(got.play.body.arenasAllocated).toBeGreaterThanOrEqual(8);
   });
 
   it('Content-Length: exactly that many bytes, then end; a body that runs to the close ends there', async () => {
     const sized = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n'), bodyBytes(0, 3000), bodyBytes(3000, 2000)], { end: 'keep' });
-    const a = await openPlayback(sized, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    const gotA: Buffer[] = [];
-    a.body.on('data', (c: Buffer) => gotA.push(c));
-    const endA = ended(a.body);
-    a.body.resume();
-    expect((await endA).end).toBe('end');
-    expect(Buffer.concat(gotA).equals(bodyBytes(0, 5000))).toBe(true);
+    const a = await drain(sized);
+    expect(a.end).toBe('end');
+    expect(a.data.equals(bodyBytes(0, 5000))).toBe(true);
 
     const toClose = await rawServer(() => [Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n'), bodyBytes(0, 7000)]);
-    const b = await openPlayback(toClose, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    expect(b.contentType).toBe('video/mp2t');
-    const gotB: Buffer[] = [];
-    b.body.on('data', (c: Buffer) => gotB.push(c));
-    const endB = ended(b.body);
-    b.body.resume();
-    expect((await endB).end).toBe('end');
-    expect(Buffer.concat(gotB).equals(bodyBytes(0, 7000))).toBe(true);
+    const b = await drain(toClose);
+    expect(b.play.contentType).toBe('video/mp2t');
+    expect(b.end).toBe('end');
+    expect(b.data.equals(bodyBytes(0, 7000))).toBe(true);
   });
 
   it('paused in the middle of a read: nothing more until resume, then the rest in order and only then the end', async () => {
@@ -210,30 +208,30 @@ describe('EngineBody', () => {
 
   it('failures carry codes: a cut in the middle of a chunk, a malformed chunk size, a reset, silence', async () => {
     const cut = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n'), bodyBytes(0, 100)]);
-    const a = await openPlayback(cut, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    const endA = ended(a.body);
-    a.body.resume();
-    expect((await endA).error?.code).toBe('ENGINE_BODY_CUT');
+    expect((await drain(cut)).error?.code).toBe('ENGINE_BODY_CUT');
 
     const bad = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')], { end: 'keep' });
-    const b = await openPlayback(bad, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    const endB = ended(b.body);
-    b.body.resume();
-    expect((await endB).error?.code).toBe('ENGINE_BAD_CHUNK');
+    expect((await drain(bad)).error?.code).toBe('ENGINE_BAD_CHUNK');
 
     const reset = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n'), bodyBytes(0, 16)], { end: 'reset' });
-    const c = await openPlayback(reset, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
-    const endC = ended(c.body);
-    c.body.resume();
-    const failed = await endC;
+    const failed = await drain(reset);
     expect(failed.end).toBe('error');
     expect(['ECONNRESET', 'ENGINE_BODY_CUT']).toContain(failed.error?.code);
 
     const silent = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')], { end: 'keep' });
-    const d = await openPlayback(silent, { headersTimeoutMs: 5_000, bodyTimeoutMs: 300 });
-    const endD = ended(d.body);
-    d.body.resume();
-    expect((await endD).error?.code).toBe('ENGINE_BODY_TIMEOUT');
+    expect((await drain(silent, 300)).error?.code).toBe('ENGINE_BODY_TIMEOUT');
+  });
+
+  it('EngineClient.destroy() ends the playback bodies it opened (they have sockets of their own, outside its pool)', async () => {
+    const endless = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')], { end: 'keep' });
+    const client = new EngineClient({ noResponseTimeoutMs: 5_000, emptyTimeoutMs: 60_000 });
+    const play = await client.playback(endless);
+    let closed = false;
+    play.body.on('close', () => (closed = true));
+    play.body.resume();
+    expect(closed).toBe(false);
+    await client.destroy();
+    await expect.poll(() => closed, { timeout: 1_000 }).toBe(true);
   });
 
   it('a bad or endless head, or none in time, fails the call with the engine error codes', async () => {
