@@ -204,7 +204,7 @@ export class EngineBody extends EventEmitter {
     if (!this.paused || (this.over && !this.endHeld)) return this;
     this.paused = false;
     while (this.held.length > 0 && !this.paused) this.emit('data', this.held.shift()!);
-    if (this.held.length === 0 && this.endHeld) {
+    if (this.held.length === 0 && this.endHeld && !this.paused) {
       this.endHeld = false;
       this.emit('end');
       this.emit('close');
@@ -257,8 +257,8 @@ export class EngineBody extends EventEmitter {
         return;
       }
       this.emit('error', err);
-    } else if (ended && this.held.length > 0) {
-      // The last bytes wait for the consumer: so do 'end' and 'close'.
+    } else if (ended && (this.held.length > 0 || this.paused)) {
+      // The last bytes wait for the consumer, or the consumer paused: 'end' and 'close' wait for its resume().
       this.endHeld = true;
       return;
     } else if (ended) this.emit('end');

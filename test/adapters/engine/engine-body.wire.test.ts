@@ -183,7 +183,7 @@ describe('EngineBody', () => {
     expect(b.data.equals(bodyBytes(0, 7000))).toBe(true);
   });
 
-  it('paused in the middle of a read: nothing more until resume, then the rest in order and only then the end', async () => {
+  it('paused: nothing more, not even the end, until resume; then the rest in order and only then the end', async () => {
     const url = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), Buffer.concat([0, 1, 2, 3].map((i) => Buffer.concat([Buffer.from('2710\r\n'), bodyBytes(i * 10_000, 10_000), Buffer.from('\r\n')]))), Buffer.from('0\r\n\r\n')]);
     const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
     const got: Buffer[] = [];
@@ -204,6 +204,26 @@ describe('EngineBody', () => {
     expect((await done).end).toBe('end');
     expect(Buffer.concat(got).equals(bodyBytes(0, 40_000))).toBe(true);
     expect(endedAt).toBe(got.length);
+  });
+
+  it('a body that completes in the read its consumer paused in ends only at the resume', async () => {
+    const url = await rawServer(() => [Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n'), bodyBytes(0, 5000)], { end: 'keep' });
+    const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 });
+    const events: string[] = [];
+    play.body.on('data', (c: Buffer) => {
+      events.push(`data ${c.length}`);
+      play.body.pause();
+    });
+    play.body.on('end', () => events.push('end'));
+    play.body.resume();
+    await expect.poll(() => events.length).toBeGreaterThan(0);
+    // The last bytes and the completion came in one read: 'end' would follow at once.
+    await new Promise((r) => setImmediate(r));
+    expect(events.includes('end')).toBe(false);
+    const done = ended(play.body);
+    play.body.resume();
+    expect((await done).end).toBe('end');
+    expect(events.at(-1)).toBe('end');
   });
 
   it('failures carry codes: a cut in the middle of a chunk, a malformed chunk size, a reset, silence', async () => {
