@@ -13,7 +13,7 @@ import type { StreamsResult } from './measure.ts';
 import { ROOT, startLoadClient } from './processes.ts';
 import { chunkLabel, normalizeResults, renderMarkdown, type BenchResults } from './report.ts';
 import { BASELINE_FILE } from './goals.ts';
-import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, log } from './run.ts';
+import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, WARM_MS, log } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
 import { measureChannelMemory } from './channel-memory.ts';
@@ -52,6 +52,7 @@ export async function runBench(argv: string[]): Promise<void> {
       targets: args.targets,
       chunks: args.chunks,
       loadClients: args.loadClients,
+      warmMs: WARM_MS,
     },
     durationS: 0,
     unpaced: [],

@@ -83,7 +83,7 @@ function heapish(s: ProbeSnapshot | null): number | null {
 
 export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise<StreamsResult> {
   const { proxy, source } = spec;
-  const base = proxy ? await probe(proxy) : null;
+  const base = proxy ? await probe(proxy, { collect: true }) : null;
   const rssBase = proxy ? groupRss(proxy.group) : 0;
 
   const open = await pool.open({
@@ -99,7 +99,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   await sleep(spec.warmupMs);
 
   // Window start: reset the proxy's loop-delay histogram, then read every counter.
-  const start = proxy ? await probe(proxy) : null;
+  const start = proxy ? await probe(proxy, { collect: false }) : null;
   const cpu0 = proxy ? groupCpu(proxy.group) : 0;
   const sys0 = proxy ? groupSys(proxy.group) : 0;
   const src0 = groupCpu(source.group);
@@ -116,7 +116,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   const sys1 = proxy ? groupSys(proxy.group) : 0;
   const src1 = groupCpu(source.group);
   const m1 = machineCpu();
-  const end = proxy ? await probe(proxy) : null;
+  const end = proxy ? await probe(proxy, { collect: true }) : null;
   await pool.close();
   // The raw samples served the merge; the results file keeps the summaries.
   window.lagSamples = [];

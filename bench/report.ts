@@ -19,6 +19,8 @@ export interface BenchResults {
     /** Engine write sizes of the paced phases (0: what is due every 20 ms). */
     chunks?: number[];
     loadClients?: number;
+    /** Unmeasured traffic through each proxy before a phase's first run (absent: none, runs before 2026-11-30T11). */
+    warmMs?: number;
   };
   durationS: number;
   /** Best of the rounds per target (throughput under a shared machine is a floor). */
@@ -147,6 +149,13 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     'external memory after a forced GC, minus the bytes queued in sockets (Node proxies only, via a bench-only preload); both are',
     `shown from ${MEMORY_MIN_PLAYERS} players on (below, GC timing and first-use growth are larger than what is measured). Per-channel memory`,
     '(replay window, PES hold-back) counts towards the players of that channel.',
+    ...(c.warmMs
+      ? [
+          `Each proxy is measured warm: ${c.warmMs / 1000} s of traffic through it (10 channels × 10 players; unpaced: one stream), not measured,`,
+          'before the first run of each phase (a Node proxy compiles its byte path while it runs: the first seconds measure V8\'s compiler).',
+          'The preload forces a GC only before the players open and after the window (for memory), never at the start of a window.',
+        ]
+      : []),
     '',
     '**Why acerelay\'s lag is higher than the references\'.** acerelay holds back the frame being received (the open video PES)',
     'until it completes, so a failing upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`): about one video',

@@ -28,6 +28,14 @@ const SETTLE_REFERENCE_MS = 500;
 const IDLE_SAMPLE_MS = 3_000;
 /** acerelay's default ACERELAY_HLS_SEGMENT: the bench runs it as configured out of the box. */
 export const HLS_SEGMENT_MS = 2_000;
+/**
+ * Traffic through each proxy before its first measured run, not measured: a Node proxy
+ * compiles its byte path while it runs, and the first run of a phase (a fresh process) would
+ * otherwise measure V8's compiler: acerelay's CPU in the seconds after its first 100 players
+ * was 140–370 ms/s, then 40–70, then 10–40 (per-second samples, 64 KiB writes). A proxy
+ * serves for hours; the figures are of one that has served before. Every target gets it.
+ */
+export const WARM_MS = 5_000;
 /** Throughput on a shared machine is noisy: the best of a few short interleaved rounds. */
 export const UNPACED_ROUNDS = 2;
 export const UNPACED_WINDOW_MS = 2_000;
@@ -97,6 +105,7 @@ export class Run {
         targets.push({ name: 'pipe', target: { name: 'pipe', base: s.url, mode: 'session' }, proxy: s });
       }
       await this.idle(targets);
+      await this.warm(sim, targets, bitrate / 8);
       await fn(sim, targets);
     } finally {
       await this.stopAll();
@@ -111,6 +120,26 @@ export class Run {
     const before = proxies.map((t) => groupCpu(t.proxy!.group));
     await sleep(IDLE_SAMPLE_MS);
     proxies.forEach((t, i) => (this.results.idleCores[t.name] = round((groupCpu(t.proxy!.group) - before[i]!) / (IDLE_SAMPLE_MS / 1000), 3)));
+  }
+
+  /** WARM_MS of traffic through every proxy (paced: 10 channels × 10 players; unpaced: one stream), one at a time. */
+  async warm(sim: SimService, targets: Bound[], rate: number): Promise<void> {
+    for (const t of targets) {
+      if (!t.proxy) continue;
+      const [channels, perChannel] = rate > 0 ? [10, 10] : [1, 1];
+      await this.pool!.open({
+        op: 'open',
+        target: t.target,
+        channels: channelsFor(t, channels, perChannel),
+        batch: BATCH,
+        batchGapMs: BATCH_GAP_MS,
+        timeoutMs: 15_000,
+        rate,
+      });
+      await sleep(WARM_MS);
+      await this.pool!.close();
+      await sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
+    }
   }
 
   note(text: string): void {

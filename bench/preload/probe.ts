@@ -5,12 +5,13 @@
  * writes a snapshot to $BENCH_PROBE_FILE:
  *  - event-loop delay since the previous snapshot (then resets it);
  *  - bytes queued in the process's sockets (the players' backlogs) and how many sockets;
- *  - process.memoryUsage(), after a full GC when run with --expose-gc and BENCH_PROBE_GC=1,
- *    so memory per player is not blurred by garbage that has not been collected yet.
+ *  - process.memoryUsage(), after a full GC when run with --expose-gc and BENCH_PROBE_GC=1
+ *    and the reader asked for one ($BENCH_PROBE_FILE.ask says "collect"), so memory per
+ *    player is not blurred by garbage that has not been collected yet.
  * The file is written then renamed, so a reader never sees half a snapshot.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 
 /** Sampling period of the delay histogram; its values include it, so it is subtracted. */
@@ -22,6 +23,14 @@ if (file) {
   histogram.enable();
   let seq = 0;
   const delay = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+
+  const asked = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return 'collect';
+    }
+  };
 
   process.on('SIGUSR2', () => {
     // CLOCK_MONOTONIC in µs (the clock of V8's CPU profiles, so a profile can be cut to a
@@ -51,7 +60,7 @@ if (file) {
       }
     }
     const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc && process.env.BENCH_PROBE_GC === '1') gc();
+    if (gc && process.env.BENCH_PROBE_GC === '1' && asked(`${file}.ask`) === 'collect') gc();
     const mem = process.memoryUsage();
 
     seq++;
