@@ -18,6 +18,17 @@ function unframe(framed: Buffer): Buffer {
   return framed.subarray(eol + 2, eol + 2 + size);
 }
 
+/** Feeds the stream on from where it stopped, `write` bytes per engine write (copies: upstream memory is the channel's to keep), `readers` taking all after each. */
+function feeder(channel: Channel, data: Buffer, write: number, readers: QueueSink[]): (bytes: number) => void {
+  let at = 0;
+  return (bytes) => {
+    for (const end = at + bytes; at < end; at += write) {
+      channel.push(Buffer.from(data.subarray(at, at + write)));
+      for (const p of readers) p.takeAll();
+    }
+  };
+}
+
 /** Sends written to a QueueSink by how many parts (slabs) they spanned: [-, 1, 2, 3, 4, 5+]. */
 const chainsSeen = [0, 0, 0, 0, 0, 0];
 
@@ -325,13 +336,7 @@ describe('Channel over reused slabs', () => {
     const early = [new QueueSink('a'), new QueueSink('b')];
     for (const p of early) channel.attach(p);
     // Engine writes of 150 kB: every send spans three slabs or more.
-    let at = 0;
-    const feed = (bytes: number) => {
-      for (const end = at + bytes; at < end; at += 150_000) {
-        channel.push(Buffer.from(data.subarray(at, at + 150_000)));
-        for (const p of early) p.takeAll();
-      }
-    };
+    const feed = feeder(channel, data, 150_000, early);
     feed(1_500_000);
     chainsSeen.fill(0);
     const joiner = new QueueSink('late');
@@ -368,13 +373,7 @@ describe('Channel over reused slabs', () => {
     const stay = [new QueueSink('a'), new QueueSink('b')];
     channel.attach(gone);
     for (const p of stay) channel.attach(p);
-    let at = 0;
-    const feed = (bytes: number) => {
-      for (const end = at + bytes; at < end; at += 16_384) {
-        channel.push(Buffer.from(data.subarray(at, at + 16_384)));
-        for (const p of stay) p.takeAll();
-      }
-    };
+    const feed = feeder(channel, data, 16_384, stay);
     feed(600_000);
     // Its socket takes nothing for a while, then it leaves the channel (a recovery holds it).
     channel.detach(gone);
