@@ -105,7 +105,7 @@ export class Run {
         targets.push({ name: 'pipe', target: { name: 'pipe', base: s.url, mode: 'session' }, proxy: s });
       }
       await this.idle(targets);
-      await this.warm(sim, targets, bitrate / 8);
+      await this.warm(targets, bitrate / 8);
       await fn(sim, targets);
     } finally {
       await this.stopAll();
@@ -123,7 +123,7 @@ export class Run {
   }
 
   /** WARM_MS of traffic through every proxy (paced: 10 channels × 10 players; unpaced: one stream), one at a time. */
-  async warm(sim: SimService, targets: Bound[], rate: number): Promise<void> {
+  async warm(targets: Bound[], rate: number): Promise<void> {
     for (const t of targets) {
       if (!t.proxy) continue;
       const [channels, perChannel] = rate > 0 ? [10, 10] : [1, 1];
