@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadClient, LoadPool } from './load/driver.ts';
-import type { OpenResult, TtfbResult, WindowResult } from './load/protocol.ts';
+import type { Command, OpenResult, TtfbResult, WindowResult } from './load/protocol.ts';
 import type { Target } from './load/player.ts';
 import type { Service } from './processes.ts';
 import { busyShare, groupCpu, groupRss, groupSys, machineCpu } from './proc-stats.ts';
@@ -81,12 +81,9 @@ function heapish(s: ProbeSnapshot | null): number | null {
   return s ? s.mem.heapUsed + s.mem.external : null;
 }
 
-export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise<StreamsResult> {
-  const { proxy, source } = spec;
-  const base = proxy ? await probe(proxy, { collect: true }) : null;
-  const rssBase = proxy ? groupRss(proxy.group) : 0;
-
-  const open = await pool.open({
+/** The load client's command that opens a run's players (the bench's own warm-up opens its players the same way). */
+export function openCommand(spec: Pick<StreamsSpec, 'target' | 'channels' | 'rate' | 'batch' | 'batchGapMs' | 'hls'>): Extract<Command, { op: 'open' }> {
+  return {
     op: 'open',
     target: spec.target,
     channels: spec.channels,
@@ -95,7 +92,15 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
     timeoutMs: 15_000,
     rate: spec.rate,
     ...(spec.hls ? { hls: spec.hls } : {}),
-  });
+  };
+}
+
+export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise<StreamsResult> {
+  const { proxy, source } = spec;
+  const base = proxy ? await probe(proxy, { collect: true }) : null;
+  const rssBase = proxy ? groupRss(proxy.group) : 0;
+
+  const open = await pool.open(openCommand(spec));
   await sleep(spec.warmupMs);
 
   // Window start: reset the proxy's loop-delay histogram, then read every counter.

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchArgs, TargetName } from './args.ts';
 import type { LoadPool } from './load/driver.ts';
 import type { Target } from './load/player.ts';
-import { measureStreams, type StreamsResult } from './measure.ts';
+import { measureStreams, openCommand, type StreamsResult } from './measure.ts';
 import { startAcerelay, startNginx, startPipe, startSim, type Service, type SimService } from './processes.ts';
 import type { BenchResults } from './report.ts';
 import { round } from './stats.ts';
@@ -44,6 +44,11 @@ export interface Bound {
   name: TargetName;
   target: Target;
   proxy: Service | null;
+}
+
+/** After a run's players closed: acerelay lingers on a channel after its last player; the references' sessions end with their reader. */
+function settle(t: Bound): Promise<void> {
+  return sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
 }
 
 export function log(line: string): void {
@@ -127,18 +132,10 @@ export class Run {
     for (const t of targets) {
       if (!t.proxy) continue;
       const [channels, perChannel] = rate > 0 ? [10, 10] : [1, 1];
-      await this.pool!.open({
-        op: 'open',
-        target: t.target,
-        channels: channelsFor(t, channels, perChannel),
-        batch: BATCH,
-        batchGapMs: BATCH_GAP_MS,
-        timeoutMs: 15_000,
-        rate,
-      });
+      await this.pool!.open(openCommand({ target: t.target, channels: channelsFor(t, channels, perChannel), rate, batch: BATCH, batchGapMs: BATCH_GAP_MS }));
       await sleep(WARM_MS);
       await this.pool!.close();
-      await sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
+      await settle(t);
     }
   }
 
@@ -188,8 +185,7 @@ export class Run {
     const keep = rate > 0 ? ` ${r.window.keepingUp}/${r.players} at ≥99%, lag p99 ${r.window.lagMs.p99} ms` : '';
     const cpu = r.proxy ? `, proxy ${r.proxy.cpuPerGB} CPU-s/GB (sys ${r.proxy.sysPerGB})` : '';
     log(`  ${t.name}: ${r.mbPerS} MB/s${keep}${cpu}, client ${r.clientShares.join('+')} cores${extra}`);
-    // acerelay lingers on a channel after its last player; the references' sessions end with their reader.
-    await sleep(t.target.mode === 'relay' ? SETTLE_MS : SETTLE_REFERENCE_MS);
+    await settle(t);
     return r;
   }
 }
