@@ -123,7 +123,7 @@ export class Channel {
     this.sendMinBytes = opts.sendMinBytes ?? SEND_MIN_BYTES;
     this.maxWaitMs = opts.maxWaitMs ?? MAX_WAIT_MS;
     // A joiner gets the whole window at once: it must fit well inside one player's bound.
-    this.window = new ReplayWindow(Math.min(opts.windowBytes ?? DEFAULT_WINDOW, Math.floor(opts.bufferBytes / 2)));
+    this.window = new ReplayWindow(Math.min(opts.windowBytes ?? DEFAULT_WINDOW, Math.floor(opts.bufferBytes / 2)), this.tail.marks);
     // Above the socket's own high-water mark, so a paused upstream is always released by a 'drain'.
     this.throttleAt = Math.max(MIN_THROTTLE_AT, Math.min(THROTTLE_AT, Math.floor(opts.bufferBytes / 2)));
   }

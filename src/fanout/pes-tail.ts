@@ -12,9 +12,14 @@
  * The held bytes stay the upstream's own buffers (a list, addressed by absolute stream
  * offsets) and go out as views of them: nothing is copied here. Re-joining the whole held
  * tail on every chunk made garbage collection the largest cost of a many-channel relay.
+ *
+ * This is the channel's one scan of its output: the places a joiner may start (PAT, video
+ * random-access point) go to `marks`, where the replay window finds them (sync-marks.ts).
+ * Offsets count output bytes: a closing segment's dropped packets leave no gap in them.
  */
 import { PACKET_SIZE, hasPusi, pidOf } from '../ts/packet.ts';
-import { ProgramTracker, type ProgramInfo } from '../ts/program-tracker.ts';
+import { PACKET_PAT, PACKET_RAP, ProgramTracker, type ProgramInfo } from '../ts/program-tracker.ts';
+import { MARK_PAT, MARK_RADIO, MARK_RAP, SyncMarks } from './sync-marks.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,9 +29,9 @@ export class PesTail {
   private chunks: Buffer[] = [];
   /** Bytes of `chunks[0]` already sent. */
   private skip = 0;
-  /** Absolute stream offset of the first held byte. */
+  /** Absolute offset (of the output: see above) of the first held byte. */
   private heldFrom = 0;
-  /** Absolute stream offset just past the last byte taken. */
+  /** Absolute offset just past the last byte taken. */
   private end = 0;
   /** Absolute offset of each A/V PID's latest PUSI. */
   private readonly open = new Map<number, number>();
@@ -36,6 +41,8 @@ export class PesTail {
   private gate: number[] = [];
   /** What push returns, reused (a list per call was garbage on every upstream chunk). */
   private readonly out: Buffer[] = [];
+  /** Start points in what was added, by absolute offset (read by the replay window). */
+  readonly marks = new SyncMarks();
 
   constructor(private readonly maxHeldBytes: number) {}
 
@@ -68,12 +75,14 @@ export class PesTail {
   private add(buf: Buffer): void {
     const base = this.end;
     for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
-      this.tracker.classify(buf, off);
+      // Only a packet that starts a PES or section can open one or change the program.
+      if (!hasPusi(buf, off)) continue;
+      const flags = this.tracker.classify(buf, off);
       if (this.tracker.program !== this.program) this.learn(this.tracker.program);
-      if (hasPusi(buf, off)) {
-        const pid = pidOf(buf, off);
-        if (this.av.has(pid)) this.open.set(pid, base + off);
-      }
+      if (flags & PACKET_PAT) this.marks.add(base + off, this.program && this.program.videoPid < 0 ? MARK_PAT | MARK_RADIO : MARK_PAT);
+      else if (flags & PACKET_RAP) this.marks.add(base + off, MARK_RAP);
+      const pid = pidOf(buf, off);
+      if (this.av.has(pid)) this.open.set(pid, base + off);
     }
     if (buf.length > 0) this.chunks.push(buf);
     this.end += buf.length;
@@ -90,20 +99,40 @@ export class PesTail {
     const pieces = this.take(this.end);
     const held = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
     const from = this.end - held.length;
-    const parts: Buffer[] = [];
+    // The kept runs of `held`, as [start, end) pairs.
+    const runs: number[] = [];
     let runStart = -1;
     for (let off = 0; off + PACKET_SIZE <= held.length; off += PACKET_SIZE) {
       const openAt = this.open.get(pidOf(held, off));
       // Only a PES that began in the held bytes is dropped; one already partly sent goes out whole.
       const drop = openAt !== undefined && openAt >= from && from + off >= openAt;
       if (drop && runStart >= 0) {
-        parts.push(held.subarray(runStart, off));
+        runs.push(runStart, off);
         runStart = -1;
       } else if (!drop && runStart < 0) {
         runStart = off;
       }
     }
-    if (runStart >= 0) parts.push(held.subarray(runStart));
+    if (runStart >= 0) runs.push(runStart, held.length);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < runs.length; i += 2) parts.push(held.subarray(runs[i], runs[i + 1]));
+    const whole = runs.length === 2 && runs[0] === 0 && runs[1] === held.length;
+    if (held.length > 0 && !whole) {
+      // Offsets count output: the marks after a dropped packet move down, a dropped one goes.
+      this.marks.remapFrom(from, (at) => {
+        let kept = 0;
+        for (let i = 0; i < runs.length; i += 2) {
+          const p = at - from;
+          if (p < runs[i]!) return -1;
+          if (p < runs[i + 1]!) return from + kept + p - runs[i]!;
+          kept += runs[i + 1]! - runs[i]!;
+        }
+        return -1;
+      });
+      let out = 0;
+      for (let i = 0; i < runs.length; i += 2) out += runs[i + 1]! - runs[i]!;
+      this.heldFrom = this.end = from + out;
+    }
     this.open.clear();
     this.tracker.reset();
     this.program = null;

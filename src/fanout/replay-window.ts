@@ -1,11 +1,12 @@
 /**
  * The short history a joining player starts from: output bytes from the PAT that precedes
  * the most recent video random-access point up to now. Chunks are kept by reference (the
- * same ones every player was sent, with their framing), so the window costs no copy.
+ * same ones every player was sent, with their framing), so the window costs no copy. It does
+ * not scan them either: the hold-back that released them marked the PATs and random-access
+ * points (sync-marks.ts), by offset in the same output.
  */
-import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../ts/program-tracker.ts';
-import { PACKET_SIZE } from '../ts/packet.ts';
 import { OutChunk } from './out-chunk.ts';
+import { MARK_PAT, MARK_RADIO, MARK_RAP, type SyncMarks } from './sync-marks.ts';
 
 interface Mark {
   /** Index into `chunks` (absolute: counts trimmed chunks too). */
@@ -22,9 +23,14 @@ export class ReplayWindow {
   private lastPat: Mark | null = null;
   /** Where a joining player starts; null until a PAT + RAP has been seen (or after a reset). */
   private start: Mark | null = null;
-  private readonly tracker = new ProgramTracker();
+  /** Output offset of the next byte appended (every byte ever appended counts, across resets). */
+  private at = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /** `marks`: the start points of the output appended here, found when it was released. */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly marks: SyncMarks,
+  ) {}
 
   /** Whether a joining player can start right now. */
   get ready(): boolean {
@@ -49,20 +55,24 @@ export class ReplayWindow {
   append(chunk: OutChunk): boolean {
     const buf = chunk.data;
     const index = this.base + this.chunks.length;
+    const from = this.at;
+    this.at += buf.length;
     let moved = false;
-    for (let off = 0; off + PACKET_SIZE <= buf.length; off += PACKET_SIZE) {
-      const flags = this.tracker.classify(buf, off);
-      if (flags === 0) continue;
-      if (flags & PACKET_PAT) {
-        this.lastPat = { chunk: index, offset: off };
+    const marks = this.marks;
+    for (let mark = marks.next; mark < this.at; mark = marks.next) {
+      const flags = marks.nextFlags;
+      marks.shift();
+      // (None should lie before this chunk: every byte the hold-back releases comes here.)
+      if (mark < from) continue;
+      if (flags & MARK_PAT) {
+        this.lastPat = { chunk: index, offset: mark - from };
         // A radio channel has no random-access points: every PAT is one.
-        const program = this.tracker.program;
-        if (program !== null && program.videoPid < 0) {
+        if (flags & MARK_RADIO) {
           this.start = this.lastPat;
           moved = true;
         }
       }
-      if (flags & PACKET_RAP && this.lastPat) {
+      if (flags & MARK_RAP && this.lastPat) {
         this.start = this.lastPat;
         moved = true;
       }
@@ -114,7 +124,6 @@ export class ReplayWindow {
     this.size = 0;
     this.lastPat = null;
     this.start = null;
-    this.tracker.reset();
   }
 
   private trim(): void {
