@@ -7,6 +7,7 @@ import type { PlayerSink } from '../../src/fanout/player-sink.ts';
 import { recordLiveStream } from '../../src/ts/live-stream.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { frameChunk } from '../../src/server/chunked-body.ts';
+import { StreamCursor } from '../support/stream-cursor.ts';
 
 /** The bytes of one HTTP/1.1 chunk: `<hex>\r\n<data>\r\n`. */
 function unframe(framed: Buffer): Buffer {
@@ -271,18 +272,16 @@ describe('Channel over reused slabs', () => {
         channel.beginUpstream();
         const arenas = reuse ? new ScribbledArenas() : null;
         const players: Array<{ sink: QueueSink; speed: number }> = [];
-        let at = 0;
+        const stream = new StreamCursor(data);
         for (const s of steps) {
           if (s.op === 'feed') {
             // Upstream chunks of any size, cut anywhere (as an engine writes); fresh buffers
             // each, or memory reused once the channel lets go of it.
-            const n = Math.min(s.bytes, data.length - at);
-            if (n <= 0) at = 0;
-            else {
+            const piece = stream.take(s.bytes);
+            if (piece) {
               arenas?.ensureFree(channel);
-              channel.push(arenas ? arenas.place(data.subarray(at, at + n)) : Buffer.from(data.subarray(at, at + n)));
+              channel.push(arenas ? arenas.place(piece) : Buffer.from(piece));
               arenas?.scribble(channel);
-              at += n;
             }
             for (const p of players) p.sink.take(p.speed);
           } else if (s.op === 'attach') {

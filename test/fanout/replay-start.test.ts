@@ -8,6 +8,7 @@ import { MARK_PAT, MARK_RAP } from '../../src/fanout/sync-marks.ts';
 import { recordLiveStream } from '../../src/ts/live-stream.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../../src/ts/program-tracker.ts';
+import { StreamCursor } from '../support/stream-cursor.ts';
 
 /**
  * The replay window no longer scans what it keeps: the hold-back marks the start points as it
@@ -105,15 +106,11 @@ describe("the replay window's start points", () => {
         const first = new Recorder('first');
         channel.attach(first);
         const joiners: Array<{ player: Recorder; events: number }> = [];
-        let at = 0;
+        const stream = new StreamCursor(data);
         for (const s of steps) {
           if (s.op === 'feed') {
-            const n = Math.min(s.bytes, data.length - at);
-            if (n <= 0) at = 0;
-            else {
-              channel.push(Buffer.from(data.subarray(at, at + n)));
-              at += n;
-            }
+            const piece = stream.take(s.bytes);
+            if (piece) channel.push(Buffer.from(piece));
           } else if (s.op === 'attach') {
             const player = new Recorder(`j${joiners.length}`);
             joiners.push({ player, events: first.events.length });
@@ -122,7 +119,7 @@ describe("the replay window's start points", () => {
             const held = channel.bufferedBytes;
             channel.beginUpstream();
             if (held > 0) seamsWithHeldBytes++;
-            at = s.from % data.length;
+            stream.seek(s.from);
           }
         }
         channel.flush();
