@@ -19,6 +19,9 @@ Flags:
   --chunk LIST        the engine's write sizes for the paced scenarios, each its own phase
                       (default 1316,16KiB,64KiB; "due" = whatever is due every 20 ms)
   --load-clients N    load-client processes sharing the players (default 2)
+  --rounds N          rounds of each goal row (one channel at 100+ players, 50 × 4): acerelay
+                      and nginx measured in turn N times, each keeping its lowest CPU per GB
+                      (default 1 quick, 2 full); the other targets and rows run once
   --hls-clients LIST  HLS clients polling one channel through acerelay (default 100,1000),
                       in the first write size's phase; each size also gets
                       acerelay's TS fan-out row for comparison
@@ -47,6 +50,8 @@ export interface BenchArgs {
   /** Engine write sizes of the paced phases (0: whatever is due every 20 ms). */
   chunks: number[];
   loadClients: number;
+  /** Interleaved rounds of acerelay and nginx in each goal row (0 until parsed: 1 quick, 2 full). */
+  rounds: number;
   hlsClients: number[];
   cpuProf: boolean;
   cpuProfOn: 'fanout' | 'multi' | 'unpaced';
@@ -97,6 +102,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     players: [],
     chunks: [1316, 16 * 1024, 64 * 1024],
     loadClients: 2,
+    rounds: 0,
     hlsClients: [100, 1000],
     cpuProf: false,
     cpuProfOn: 'fanout',
@@ -175,6 +181,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out.loadClients = Number(v);
         break;
       }
+      case '--rounds': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 5) throw new BenchUsageError(`--rounds: "${v}" is not a whole number from 1 to 5`);
+        out.rounds = Number(v);
+        break;
+      }
       case '--render':
         out.render = value();
         break;
@@ -189,5 +201,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   }
   if (out.windowMs < 0) out.windowMs = out.full ? 5_000 : 3_000;
   if (out.players.length === 0) out.players = out.full ? [1, 10, 100, 500, 1000] : [1, 10, 100];
+  if (out.rounds === 0) out.rounds = out.full ? 2 : 1;
   return out;
 }

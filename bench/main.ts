@@ -12,8 +12,8 @@ import { LoadClient, LoadPool } from './load/driver.ts';
 import type { StreamsResult } from './measure.ts';
 import { ROOT, startLoadClient } from './processes.ts';
 import { chunkLabel, normalizeResults, renderMarkdown, type BenchResults } from './report.ts';
-import { BASELINE_FILE } from './goals.ts';
-import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, WARM_MS, log } from './run.ts';
+import { BASELINE_FILE, FANOUT_PLAYERS } from './goals.ts';
+import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, WARM_MS, log, type Bound } from './run.ts';
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
 import { measureChannelMemory } from './channel-memory.ts';
@@ -53,6 +53,7 @@ export async function runBench(argv: string[]): Promise<void> {
       chunks: args.chunks,
       loadClients: args.loadClients,
       warmMs: WARM_MS,
+      rounds: args.rounds,
     },
     durationS: 0,
     unpaced: [],
@@ -100,16 +101,13 @@ export async function runBench(argv: string[]): Promise<void> {
         if (args.scenarios.includes('fanout')) {
           for (const n of args.players) {
             log(`one channel at ${args.bitrate / 1e6} Mbit/s to ${n} player(s), ${writes}`);
-            const row = { chunkBytes, players: n, results: [] as StreamsResult[] };
-            for (const t of targets) row.results.push(await run.streams(sim, t, 1, n, rate, args.windowMs));
-            results.fanout.push(row);
+            const rounds = FANOUT_PLAYERS.includes(n) ? args.rounds : 1;
+            results.fanout.push({ chunkBytes, players: n, ...(await inRounds(targets, rounds, (t) => run.streams(sim, t, 1, n, rate, args.windowMs))) });
           }
         }
         if (args.scenarios.includes('multi')) {
           log(`50 channels × 4 players, ${writes}`);
-          const row = { chunkBytes, channels: 50, perChannel: 4, results: [] as StreamsResult[] };
-          for (const t of targets) row.results.push(await run.streams(sim, t, 50, 4, rate, args.windowMs));
-          results.multi.push(row);
+          results.multi.push({ chunkBytes, channels: 50, perChannel: 4, ...(await inRounds(targets, args.rounds, (t) => run.streams(sim, t, 50, 4, rate, args.windowMs))) });
         }
         // Time to first byte and HLS do not depend on the write size: once, in the first phase.
         if (i === 0 && args.scenarios.includes('join')) await joins(run, targets);
@@ -153,6 +151,36 @@ export async function runBench(argv: string[]): Promise<void> {
   log(`results: ${jsonPath}${args.docs ? `, table: ${args.docs}` : ''} (${results.durationS} s)`);
   if (args.keepLogs) log(`logs kept in ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/** The targets a goal's ratio compares: they get the extra rounds. */
+const GOAL_TARGETS = new Set(['acerelay', 'nginx']);
+
+/**
+ * Measures a row's targets in turn, `rounds` times over for acerelay and nginx (once for the
+ * others), and keeps each target's round with the lowest CPU per GB: the same rule for both
+ * sides of a ratio, so a round that another process disturbed weighs on neither. Every
+ * round's figure stays in `rounds`.
+ */
+async function inRounds(
+  targets: Bound[],
+  rounds: number,
+  measure: (t: Bound) => Promise<StreamsResult>,
+): Promise<{ results: StreamsResult[]; rounds?: Record<string, number[]> }> {
+  const best = new Map<string, StreamsResult>();
+  const all: Record<string, number[]> = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const t of targets) {
+      if (round > 0 && !GOAL_TARGETS.has(t.name)) continue;
+      const r = await measure(t);
+      const cpu = r.proxy?.cpuPerGB;
+      if (cpu !== undefined) (all[t.name] ??= []).push(cpu);
+      const prev = best.get(t.name)?.proxy?.cpuPerGB;
+      if (prev === undefined || (cpu !== undefined && cpu < prev)) best.set(t.name, r);
+    }
+  }
+  const results = targets.map((t) => best.get(t.name)!);
+  return rounds > 1 ? { results, rounds: all } : { results };
 }
 
 /** The figures before issue 16, for the goals table (null when the file is gone). */

@@ -21,6 +21,8 @@ export interface BenchResults {
     loadClients?: number;
     /** Unmeasured traffic through each proxy before a phase's first run (absent: none, runs before 2026-11-30T11). */
     warmMs?: number;
+    /** Interleaved rounds of acerelay and nginx per goal row (absent: 1, runs before 2026-11-30T13). */
+    rounds?: number;
   };
   durationS: number;
   /** Best of the rounds per target (throughput under a shared machine is a floor). */
@@ -45,6 +47,8 @@ export interface FanoutRow {
   chunkBytes?: number;
   players: number;
   results: StreamsResult[];
+  /** A goal row measured in interleaved rounds: every round's CPU-s/GB per target (`results` keeps each one's lowest). */
+  rounds?: Record<string, number[]>;
 }
 
 export interface HlsRow {
@@ -60,6 +64,8 @@ export interface MultiRow {
   channels: number;
   perChannel: number;
   results: StreamsResult[];
+  /** As FanoutRow's. */
+  rounds?: Record<string, number[]>;
 }
 
 /** `1316 B`, `16 KiB`, `64 KiB`; 0 is the simulator's default. */
@@ -154,6 +160,12 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
           `Each proxy is measured warm: ${c.warmMs / 1000} s of traffic through it (10 channels × 10 players; unpaced: one stream), not measured,`,
           'before the first run of each phase (a Node proxy compiles its byte path while it runs: the first seconds measure V8\'s compiler).',
           'The preload forces a GC only before the players open and after the window (for memory), never at the start of a window.',
+        ]
+      : []),
+    ...((c.rounds ?? 1) > 1
+      ? [
+          `The goal rows (one channel at 100+ players, 50 × 4) are measured in ${c.rounds} interleaved rounds of acerelay and nginx; each keeps its`,
+          'round with the lowest CPU per GB (every round is listed under the goals): the same nginx row moves by up to half from run to run here.',
         ]
       : []),
     '',
