@@ -12,7 +12,8 @@ Flags:
   --full              add 500 and 1000 players on one channel (longer windows)
   --bitrate RATE      bit rate of the paced scenarios (default 4M)
   --window D          measured window per run (default 3s quick, 5s full)
-  --warmup D          time after the players' first bytes before the window (default 1.5s)
+  --warmup D          time after the players' first bytes before the window (default 5s: what
+                      joining costs settles first; it is reported apart, as join CPU per player)
   --targets LIST      comma list of engine,acerelay,nginx,pipe (default all)
   --scenarios LIST    comma list of unpaced,fanout,multi,join,hls (default all)
   --players LIST      fan-out sizes, e.g. 1,10,100 (overrides the default list)
@@ -96,7 +97,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     full: false,
     bitrate: 4_000_000,
     windowMs: -1,
-    warmupMs: 1_500,
+    warmupMs: 5_000,
     targets: TARGETS,
     scenarios: SCENARIOS,
     players: [],

@@ -53,6 +53,11 @@ export interface ProxyFigures {
   loopDelay: { p50: number; p99: number; max: number } | null;
   /** The window on the proxy's monotonic clock (µs), to cut a CPU profile to it. */
   windowMonoUs: [number, number] | null;
+  /**
+   * What joining cost: proxy CPU from the players' open to the window's start, above what the
+   * window's steady rate would have used in that time, per player (ms; absent in older results).
+   */
+  joinMsPerPlayer?: number;
 }
 
 export interface StreamsResult {
@@ -100,12 +105,15 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   const base = proxy ? await probe(proxy, { collect: true }) : null;
   const rssBase = proxy ? groupRss(proxy.group) : 0;
 
+  const cpuOpen = proxy ? groupCpu(proxy.group) : 0;
+  const openedAt = Date.now();
   const open = await pool.open(openCommand(spec));
   await sleep(spec.warmupMs);
 
   // Window start: reset the proxy's loop-delay histogram, then read every counter.
   const start = proxy ? await probe(proxy, { collect: false }) : null;
   const cpu0 = proxy ? groupCpu(proxy.group) : 0;
+  const startedAt = Date.now();
   const sys0 = proxy ? groupSys(proxy.group) : 0;
   const src0 = groupCpu(source.group);
   const m0 = machineCpu();
@@ -118,6 +126,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   }
   const { window, clientShares } = await pool.windowEnd();
   const cpu1 = proxy ? groupCpu(proxy.group) : 0;
+  const endedAt = Date.now();
   const sys1 = proxy ? groupSys(proxy.group) : 0;
   const src1 = groupCpu(source.group);
   const m1 = machineCpu();
@@ -148,6 +157,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
       backlogMiB: backlog === null ? null : round(backlog / MiB, 2),
       loopDelay: end?.eld ? { p50: round(end.eld.p50, 2), p99: round(end.eld.p99, 2), max: round(end.eld.max, 1) } : null,
       windowMonoUs: start && end ? [start.leftUs, end.enteredUs] : null,
+      joinMsPerPlayer: round(((cpu0 - cpuOpen - ((cpu1 - cpu0) / (endedAt - startedAt)) * (startedAt - openedAt)) * 1000) / players, 2),
     };
   }
   const sourceCpuShare = round((src1 - src0) / seconds, 2);

@@ -110,13 +110,13 @@ function streamRows(rows: StreamsResult[], lead: string): string[] {
     // A negative growth is GC timing, not memory handed back per player.
     const kib = (v: number | null | undefined) => (!mem ? dash : v !== null && v !== undefined && v < 0 ? '≈0' : fmt(v));
     const share = `${r.window.keepingUp}/${r.players}`;
-    return `| ${lead} | ${r.target} | ${share} | ${fmt(r.window.lagMs.p99, 0)} | ${fmt(r.mbPerS)} | ${fmt(p?.cpuPerGB, 2)} | ${r.target === 'nginx' ? '1×' : ratio(p?.cpuPerGB, ng?.proxy?.cpuPerGB)} | ${kib(p?.rssPerPlayerKiB)} | ${kib(p?.heapPerPlayerKiB)} | ${fmt(p?.loopDelay?.p99, 1)} | ${fmt(r.clientCpuShare, 2)} | ${notesOf(r)} |`;
+    return `| ${lead} | ${r.target} | ${share} | ${fmt(r.window.lagMs.p99, 0)} | ${fmt(r.mbPerS)} | ${fmt(p?.cpuPerGB, 2)} | ${r.target === 'nginx' ? '1×' : ratio(p?.cpuPerGB, ng?.proxy?.cpuPerGB)} | ${fmt(p?.joinMsPerPlayer, 2)} | ${kib(p?.rssPerPlayerKiB)} | ${kib(p?.heapPerPlayerKiB)} | ${fmt(p?.loopDelay?.p99, 1)} | ${fmt(r.clientCpuShare, 2)} | ${notesOf(r)} |`;
   });
 }
 
 const STREAM_HEAD = [
-  '| players | target | players ≥ 99 % real time | lag p99 (ms) | MB/s delivered | proxy CPU-s per GB | CPU/GB × nginx | RSS per player (KiB) | heap+ext per player, backlog excluded (KiB) | loop delay p99 (ms) | load client CPU (cores) | notes |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  '| players | target | players ≥ 99 % real time | lag p99 (ms) | MB/s delivered | proxy CPU-s per GB | CPU/GB × nginx | join CPU per player (ms) | RSS per player (KiB) | heap+ext per player, backlog excluded (KiB) | loop delay p99 (ms) | load client CPU (cores) | notes |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 
 /**
@@ -149,7 +149,10 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     '**What is compared.** An engine session has one reader, so **the engine, nginx and pipe rows run one engine session per player**',
     '(N players on "one channel" are N ids carrying the same stream, each started with its own `pid`), while **acerelay reads one',
     'engine session per channel and fans it out**. Proxy CPU is utime+stime of the proxy\'s processes (nginx: master + worker) over',
-    `the ${c.windowMs / 1000} s window, per GB delivered to players. A player is at real time when it received ≥ 99 % of the bytes`,
+    `the ${c.windowMs / 1000} s window, per GB delivered to players; the window opens ${c.warmupMs / 1000} s after the players' first bytes. *Join CPU per player* is`,
+    'what the proxy spent from the players\' open to the window beyond the window\'s steady rate, per player: joining is a cost of its own',
+    '(acerelay runs a player actor per connection, journals its transitions and sends each joiner the replay window), kept out of the',
+    'per-GB figure by the wait and shown beside it. A player is at real time when it received ≥ 99 % of the bytes',
     'the bit rate promises over the window; lag is how far behind its best position (wall time − stream time received) it fell.',
     'RSS per player is the growth of the proxy\'s RSS over its idle size, divided by players; heap+ext is the growth of V8 heap +',
     'external memory after a forced GC, minus the bytes queued in sockets (Node proxies only, via a bench-only preload); both are',
