@@ -55,7 +55,8 @@ export function renderGoals(res: BenchResults, before: BenchResults | null): str
   const L: string[] = [];
   L.push('## Issue 16 goals: before and after', '');
   L.push(
-    `*Before* is \`${BASELINE_FILE}\` (a full run of the code before issue 16, same bench and machine); *after* is this run.`,
+    `*Before* is \`${BASELINE_FILE}\` (a full run of the code before issue 16 on the same machine, by the bench as it was then: each`,
+    'proxy measured cold, the window 1.5 s after the first bytes, one round); *after* is this run, by the bench as it is now.',
     'Every ratio is taken within one run (acerelay against the reference measured beside it); figures of different runs are',
     'not compared directly. Lag is p99, acerelay / nginx (ms); real time is acerelay\'s players at ≥ 99 % of real time (nginx\'s',
     'in the last column: where it is short of all, nginx itself fell behind and its lag is no yardstick).',
@@ -135,8 +136,8 @@ function renderRounds(res: BenchResults): string[] {
   if (rows.length === 0) return [];
   const n = Math.max(...rows.map((r) => r.rounds.acerelay?.length ?? 0));
   const L = [
-    `Each goal row above is the best of ${n} interleaved rounds per side (acerelay, nginx, acerelay, nginx, …; each keeps its round`,
-    'with the lowest CPU per GB, the same rule for both). Every round, CPU-s per GB:',
+    `Each goal row above is the best of ${n} interleaved rounds per side (acerelay and nginx in turn; each keeps its round with the`,
+    'lowest CPU per GB, the same rule for both). Every round, CPU-s per GB:',
     '',
     '| row | acerelay | nginx | acerelay ÷ nginx, round by round |',
     '|---|---:|---:|---:|',

@@ -87,6 +87,7 @@ export async function runBench(argv: string[]): Promise<void> {
           for (const t of targets) {
             const r = await run.streams(sim, t, 1, 1, 0, UNPACED_WINDOW_MS);
             (results.unpacedRounds[t.name] ??= []).push(r.mbPerS);
+            if (r.proxy) ((results.unpacedCpuRounds ??= {})[t.name] ??= []).push(r.proxy.cpuPerGB);
             const prev = best.get(t.name);
             if (!prev || r.mbPerS > prev.mbPerS) best.set(t.name, r);
           }
@@ -158,7 +159,7 @@ const GOAL_TARGETS = new Set(['acerelay', 'nginx']);
 
 /**
  * Measures a row's targets in turn, `rounds` times over for acerelay and nginx (once for the
- * others), and keeps each target's round with the lowest CPU per GB: the same rule for both
+ * others; every other round in the reverse order), and keeps each target's round with the lowest CPU per GB: the same rule for both
  * sides of a ratio, so a round that another process disturbed weighs on neither. Every
  * round's figure stays in `rounds`.
  */
@@ -170,7 +171,9 @@ async function inRounds(
   const best = new Map<string, StreamsResult>();
   const all: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round++) {
-    for (const t of targets) {
+    // Every other round in the reverse order (acerelay, nginx, nginx, acerelay, …): neither
+    // side always runs right after the other.
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
       if (round > 0 && !GOAL_TARGETS.has(t.name)) continue;
       const r = await measure(t);
       const cpu = r.proxy?.cpuPerGB;

@@ -54,8 +54,8 @@ export interface ProxyFigures {
   /** The window on the proxy's monotonic clock (µs), to cut a CPU profile to it. */
   windowMonoUs: [number, number] | null;
   /**
-   * What joining cost: proxy CPU from the players' open to the window's start, above what the
-   * window's steady rate would have used in that time, per player (ms; absent in older results).
+   * What joining cost: proxy CPU from the players' open to the window's start, less what the
+   * window's steady rate uses from their first bytes on, per player (ms; absent in older results).
    */
   joinMsPerPlayer?: number;
 }
@@ -106,8 +106,9 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   const rssBase = proxy ? groupRss(proxy.group) : 0;
 
   const cpuOpen = proxy ? groupCpu(proxy.group) : 0;
-  const openedAt = Date.now();
   const open = await pool.open(openCommand(spec));
+  // Every player has its first bytes: from here on the stream flows at its steady rate.
+  const flowingAt = Date.now();
   await sleep(spec.warmupMs);
 
   // Window start: reset the proxy's loop-delay histogram, then read every counter.
@@ -157,7 +158,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
       backlogMiB: backlog === null ? null : round(backlog / MiB, 2),
       loopDelay: end?.eld ? { p50: round(end.eld.p50, 2), p99: round(end.eld.p99, 2), max: round(end.eld.max, 1) } : null,
       windowMonoUs: start && end ? [start.leftUs, end.enteredUs] : null,
-      joinMsPerPlayer: round(((cpu0 - cpuOpen - ((cpu1 - cpu0) / (endedAt - startedAt)) * (startedAt - openedAt)) * 1000) / players, 2),
+      joinMsPerPlayer: round(((cpu0 - cpuOpen - ((cpu1 - cpu0) / (endedAt - startedAt)) * (startedAt - flowingAt)) * 1000) / players, 2),
     };
   }
   const sourceCpuShare = round((src1 - src0) / seconds, 2);

@@ -29,6 +29,8 @@ export interface BenchResults {
   unpaced: StreamsResult[];
   /** Every round's MB/s per target. */
   unpacedRounds: Record<string, number[]>;
+  /** Every round's proxy CPU-s/GB per target (absent in results before 2026-11-30T14). */
+  unpacedCpuRounds?: Record<string, number[]>;
   fanout: FanoutRow[];
   /** HLS clients on one channel through acerelay, with acerelay's TS fan-out of the same size (absent in older results). */
   hls?: HlsRow[];
@@ -110,7 +112,7 @@ function streamRows(rows: StreamsResult[], lead: string): string[] {
     // A negative growth is GC timing, not memory handed back per player.
     const kib = (v: number | null | undefined) => (!mem ? dash : v !== null && v !== undefined && v < 0 ? '≈0' : fmt(v));
     const share = `${r.window.keepingUp}/${r.players}`;
-    return `| ${lead} | ${r.target} | ${share} | ${fmt(r.window.lagMs.p99, 0)} | ${fmt(r.mbPerS)} | ${fmt(p?.cpuPerGB, 2)} | ${r.target === 'nginx' ? '1×' : ratio(p?.cpuPerGB, ng?.proxy?.cpuPerGB)} | ${fmt(p?.joinMsPerPlayer, 2)} | ${kib(p?.rssPerPlayerKiB)} | ${kib(p?.heapPerPlayerKiB)} | ${fmt(p?.loopDelay?.p99, 1)} | ${fmt(r.clientCpuShare, 2)} | ${notesOf(r)} |`;
+    return `| ${lead} | ${r.target} | ${share} | ${fmt(r.window.lagMs.p99, 0)} | ${fmt(r.mbPerS)} | ${fmt(p?.cpuPerGB, 2)} | ${r.target === 'nginx' ? '1×' : ratio(p?.cpuPerGB, ng?.proxy?.cpuPerGB)} | ${mem ? fmt(p?.joinMsPerPlayer, 2) : dash} | ${kib(p?.rssPerPlayerKiB)} | ${kib(p?.heapPerPlayerKiB)} | ${fmt(p?.loopDelay?.p99, 1)} | ${fmt(r.clientCpuShare, 2)} | ${notesOf(r)} |`;
   });
 }
 
@@ -132,7 +134,7 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
   L.push(`Latest \`npm run bench${c.mode === 'full' ? ' -- --full' : ''}\` (${c.mode}), ${m.date}, ${res.durationS} s.`, '');
   L.push(
     'Run it with `npm run bench` (quick: 1, 10 and 100 players at each of three engine write sizes), `npm run bench -- --full`',
-    '(adds 500 and 1000 players, about 18 minutes), and `--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists',
+    '(adds 500 and 1000 players and a second round of each goal row, about 27 minutes), and `--cpu-prof` to profile acerelay under the largest fan-out; `--help` lists',
     'the rest. Each run writes `bench/results/<timestamp>.json` and rewrites this page (`--render FILE` rewrites it from a results file).',
     '',
   );
@@ -152,7 +154,7 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     `the ${c.windowMs / 1000} s window, per GB delivered to players; the window opens ${c.warmupMs / 1000} s after the players' first bytes. *Join CPU per player* is`,
     'what the proxy spent from the players\' open to the window beyond the window\'s steady rate, per player: joining is a cost of its own',
     '(acerelay runs a player actor per connection, journals its transitions and sends each joiner the replay window), kept out of the',
-    'per-GB figure by the wait and shown beside it. A player is at real time when it received ≥ 99 % of the bytes',
+    `per-GB figure by the wait and shown beside it (from ${MEMORY_MIN_PLAYERS} players on: below, it is within the noise of the rate). A player is at real time when it received ≥ 99 % of the bytes`,
     'the bit rate promises over the window; lag is how far behind its best position (wall time − stream time received) it fell.',
     'RSS per player is the growth of the proxy\'s RSS over its idle size, divided by players; heap+ext is the growth of V8 heap +',
     'external memory after a forced GC, minus the bytes queued in sockets (Node proxies only, via a bench-only preload); both are',
@@ -168,7 +170,8 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     ...((c.rounds ?? 1) > 1
       ? [
           `The goal rows (one channel at 100+ players, 50 × 4) are measured in ${c.rounds} interleaved rounds of acerelay and nginx; each keeps its`,
-          'round with the lowest CPU per GB (every round is listed under the goals): the same nginx row moves by up to half from run to run here.',
+          'round with the lowest CPU per GB (every round is listed under the goals; the engine and the pipe, no yardstick of these rows\' goals, run once):',
+          'the same nginx row moves by up to half from run to run here.',
         ]
       : []),
     '',
@@ -194,7 +197,9 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     const rounds = Math.max(...Object.values(res.unpacedRounds).map((v) => v.length), 1);
     L.push('## One unpaced stream', '');
     L.push(
-      `Best of ${rounds} interleaved rounds per target (every round: ${Object.entries(res.unpacedRounds).map(([k, v]) => `${k} ${v.join(' / ')}`).join('; ')} MB/s).`,
+      `Best of ${rounds} interleaved rounds per target (every round: ${Object.entries(res.unpacedRounds).map(([k, v]) => `${k} ${v.join(' / ')}`).join('; ')} MB/s${
+        res.unpacedCpuRounds ? `; proxy CPU-s per GB: ${Object.entries(res.unpacedCpuRounds).map(([k, v]) => `${k} ${v.join(' / ')}`).join('; ')}` : ''
+      }).`,
       'Three busy processes share two cores here, so the figure is as much the machine\'s as the proxy\'s; CPU per GB is the steadier one.',
       '',
     );

@@ -13,8 +13,8 @@
  * offsets) and go out as views of them: nothing is copied here. Re-joining the whole held
  * tail on every chunk made garbage collection the largest cost of a many-channel relay.
  *
- * This is the channel's one scan of its output: the places a joiner may start (PAT, video
- * random-access point) go to `marks`, where the replay window finds them (sync-marks.ts).
+ * Its scan also finds where a joiner may start (PAT, video random-access point): those go to
+ * `marks`, where the replay window finds them without a scan of its own (sync-marks.ts).
  * Offsets count output bytes: a closing segment's dropped packets leave no gap in them.
  */
 import { PACKET_SIZE, hasPusi, pidOf } from '../ts/packet.ts';
@@ -25,7 +25,7 @@ const EMPTY = Buffer.alloc(0);
 
 export class PesTail {
   private readonly tracker = new ProgramTracker();
-  /** Held buffers, oldest first; `chunks[0]` starts at absolute offset `heldFrom + skip`. */
+  /** Held buffers, oldest first; `chunks[0]` starts at absolute offset `heldFrom - skip`. */
   private chunks: Buffer[] = [];
   /** Bytes of `chunks[0]` already sent. */
   private skip = 0;

@@ -62,7 +62,8 @@ export class ReplayWindow {
     for (let mark = marks.next; mark < this.at; mark = marks.next) {
       const flags = marks.nextFlags;
       marks.shift();
-      // (None should lie before this chunk: every byte the hold-back releases comes here.)
+      // None lies before this chunk while the channel is open (every byte the hold-back
+      // releases comes here); close() drops unsent bytes, and a closed channel appends nothing.
       if (mark < from) continue;
       if (flags & MARK_PAT) {
         this.lastPat = { chunk: index, offset: mark - from };

@@ -1,8 +1,9 @@
 /**
- * Where a joining player may start, by offset in the channel's output: written by the one
- * packet scan of that output (the open-PES hold-back classifies every packet it releases,
- * pes-tail.ts) and read by the replay window as those bytes reach it. The window used to scan
- * the same packets again; on one unpaced stream that second scan was ~7 % of the proxy's CPU.
+ * Where a joining player may start, by offset in the channel's output: written by the
+ * open-PES hold-back as it takes packets in (it classifies each one that starts a PES or a
+ * section, pes-tail.ts) and read by the replay window as those bytes reach it. The window used
+ * to scan the same packets again; on one unpaced stream that second scan was ~7 % of the
+ * proxy's CPU.
  *
  * Offsets count the bytes the hold-back has released (and holds), from the channel's start:
  * exactly the bytes the window is appended, in the same order.

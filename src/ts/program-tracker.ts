@@ -74,7 +74,7 @@ export class ProgramTracker {
   /** Classifies the packet at `off` (PACKET_* flags, 0 for most) and learns from PSI. */
   classify(buf: Uint8Array, off: number): number {
     // Every packet worth a flag starts a PES or a section; ~96 % of a channel's packets start
-    // neither, and this runs for every packet the proxy relays.
+    // neither (the hold-back tests this before calling; other callers pass every packet).
     if (!hasPusi(buf, off)) return 0;
     const pid = pidOf(buf, off);
     if (pid === this.videoPid) return isRandomAccessStart(buf, off, this.videoCodec) ? PACKET_RAP : 0;
