@@ -17,6 +17,7 @@ import { Run, START_DELAY_MS, UNPACED_ROUNDS, UNPACED_WINDOW_MS, WARM_MS, log, t
 import { joins } from './join-latency.ts';
 import { profile } from './profile-run.ts';
 import { measureChannelMemory } from './channel-memory.ts';
+import { best, cpuByRound, lowCpu, measureInRounds } from './rounds.ts';
 
 export async function runBench(argv: string[]): Promise<void> {
   let args: BenchArgs;
@@ -82,17 +83,11 @@ export async function runBench(argv: string[]): Promise<void> {
     if (args.scenarios.includes('unpaced')) {
       log(`one unpaced stream, best of ${UNPACED_ROUNDS} interleaved rounds`);
       await run.phase(0, 0, async (sim, targets) => {
-        const best = new Map<string, StreamsResult>();
-        for (let round = 0; round < UNPACED_ROUNDS; round++) {
-          for (const t of targets) {
-            const r = await run.streams(sim, t, 1, 1, 0, UNPACED_WINDOW_MS);
-            (results.unpacedRounds[t.name] ??= []).push(r.mbPerS);
-            if (r.proxy) ((results.unpacedCpuRounds ??= {})[t.name] ??= []).push(r.proxy.cpuPerGB);
-            const prev = best.get(t.name);
-            if (!prev || r.mbPerS > prev.mbPerS) best.set(t.name, r);
-          }
-        }
-        results.unpaced.push(...best.values());
+        const all = await measureInRounds(targets, UNPACED_ROUNDS, () => true, (t) => run.streams(sim, t, 1, 1, 0, UNPACED_WINDOW_MS));
+        // Throughput under a shared machine is a floor: each target's fastest round.
+        results.unpaced.push(...targets.map((t) => best(all.get(t.name)!, (r) => r.mbPerS)));
+        for (const [name, rounds] of all) results.unpacedRounds[name] = rounds.map((r) => r.mbPerS);
+        results.unpacedCpuRounds = cpuByRound(all);
       });
     }
     const paced = args.scenarios.filter((s) => s !== 'unpaced');
@@ -158,32 +153,18 @@ export async function runBench(argv: string[]): Promise<void> {
 const GOAL_TARGETS = new Set(['acerelay', 'nginx']);
 
 /**
- * Measures a row's targets in turn, `rounds` times over for acerelay and nginx (once for the
- * others; every other round in the reverse order), and keeps each target's round with the lowest CPU per GB: the same rule for both
- * sides of a ratio, so a round that another process disturbed weighs on neither. Every
- * round's figure stays in `rounds`.
+ * A goal row: acerelay and nginx `rounds` times over (the others once), each keeping its
+ * round with the lowest CPU per GB: the same rule for both sides of a ratio, so a round that
+ * another process disturbed weighs on neither. Every round's figure stays in `rounds`.
  */
 async function inRounds(
   targets: Bound[],
   rounds: number,
   measure: (t: Bound) => Promise<StreamsResult>,
 ): Promise<{ results: StreamsResult[]; rounds?: Record<string, number[]> }> {
-  const best = new Map<string, StreamsResult>();
-  const all: Record<string, number[]> = {};
-  for (let round = 0; round < rounds; round++) {
-    // Every other round in the reverse order (acerelay, nginx, nginx, acerelay, …): neither
-    // side always runs right after the other.
-    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-      if (round > 0 && !GOAL_TARGETS.has(t.name)) continue;
-      const r = await measure(t);
-      const cpu = r.proxy?.cpuPerGB;
-      if (cpu !== undefined) (all[t.name] ??= []).push(cpu);
-      const prev = best.get(t.name)?.proxy?.cpuPerGB;
-      if (prev === undefined || (cpu !== undefined && cpu < prev)) best.set(t.name, r);
-    }
-  }
-  const results = targets.map((t) => best.get(t.name)!);
-  return rounds > 1 ? { results, rounds: all } : { results };
+  const all = await measureInRounds(targets, rounds, (t) => GOAL_TARGETS.has(t.name), measure);
+  const results = targets.map((t) => best(all.get(t.name)!, lowCpu));
+  return rounds > 1 ? { results, rounds: cpuByRound(all) } : { results };
 }
 
 /** The figures before issue 16, for the goals table (null when the file is gone). */

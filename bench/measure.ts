@@ -142,6 +142,9 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
   const seconds = window.seconds;
   let proxyFigures: ProxyFigures | null = null;
   if (proxy) {
+    // CPU from the open to the window, less what the window's steady rate uses once bytes flow.
+    const steadyPerMs = (cpu1 - cpu0) / (endedAt - startedAt);
+    const joinCpu = cpu0 - cpuOpen - steadyPerMs * (startedAt - flowingAt);
     const rssNow = median(rss);
     const heap0 = heapish(base);
     const heap1 = heapish(end);
@@ -158,7 +161,7 @@ export async function measureStreams(pool: LoadPool, spec: StreamsSpec): Promise
       backlogMiB: backlog === null ? null : round(backlog / MiB, 2),
       loopDelay: end?.eld ? { p50: round(end.eld.p50, 2), p99: round(end.eld.p99, 2), max: round(end.eld.max, 1) } : null,
       windowMonoUs: start && end ? [start.leftUs, end.enteredUs] : null,
-      joinMsPerPlayer: round(((cpu0 - cpuOpen - ((cpu1 - cpu0) / (endedAt - startedAt)) * (startedAt - flowingAt)) * 1000) / players, 2),
+      joinMsPerPlayer: round((joinCpu * 1000) / players, 2),
     };
   }
   const sourceCpuShare = round((src1 - src0) / seconds, 2);

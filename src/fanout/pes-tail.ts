@@ -99,39 +99,28 @@ export class PesTail {
     const pieces = this.take(this.end);
     const held = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
     const from = this.end - held.length;
-    // The kept runs of `held`, as [start, end) pairs.
-    const runs: number[] = [];
-    let runStart = -1;
+    // `held` as runs of kept and of dropped packets, each as [start, end) pairs.
+    const kept: number[] = [];
+    const gaps: number[] = [];
+    let runStart = 0;
+    let dropping = false;
     for (let off = 0; off + PACKET_SIZE <= held.length; off += PACKET_SIZE) {
       const openAt = this.open.get(pidOf(held, off));
       // Only a PES that began in the held bytes is dropped; one already partly sent goes out whole.
       const drop = openAt !== undefined && openAt >= from && from + off >= openAt;
-      if (drop && runStart >= 0) {
-        runs.push(runStart, off);
-        runStart = -1;
-      } else if (!drop && runStart < 0) {
-        runStart = off;
-      }
+      if (drop === dropping) continue;
+      if (off > runStart) (dropping ? gaps : kept).push(runStart, off);
+      runStart = off;
+      dropping = drop;
     }
-    if (runStart >= 0) runs.push(runStart, held.length);
+    if (held.length > runStart) (dropping ? gaps : kept).push(runStart, held.length);
     const parts: Buffer[] = [];
-    for (let i = 0; i < runs.length; i += 2) parts.push(held.subarray(runs[i], runs[i + 1]));
-    const whole = runs.length === 2 && runs[0] === 0 && runs[1] === held.length;
-    if (held.length > 0 && !whole) {
-      // Offsets count output: the marks after a dropped packet move down, a dropped one goes.
-      this.marks.remapFrom(from, (at) => {
-        let kept = 0;
-        for (let i = 0; i < runs.length; i += 2) {
-          const p = at - from;
-          if (p < runs[i]!) return -1;
-          if (p < runs[i + 1]!) return from + kept + p - runs[i]!;
-          kept += runs[i + 1]! - runs[i]!;
-        }
-        return -1;
-      });
-      let out = 0;
-      for (let i = 0; i < runs.length; i += 2) out += runs[i + 1]! - runs[i]!;
-      this.heldFrom = this.end = from + out;
+    for (let i = 0; i < kept.length; i += 2) parts.push(held.subarray(kept[i], kept[i + 1]));
+    // Offsets count output: a dropped run's marks go and those after it move down. The last
+    // run first, so the offsets of the earlier ones still hold.
+    for (let i = gaps.length - 2; i >= 0; i -= 2) {
+      this.marks.cut(from + gaps[i]!, from + gaps[i + 1]!);
+      this.heldFrom = this.end -= gaps[i + 1]! - gaps[i]!;
     }
     this.open.clear();
     this.tracker.reset();

@@ -47,16 +47,15 @@ export class SyncMarks {
   }
 
   /**
-   * Moves the marks at or after `from` to `map(offset)`, or drops those it maps to -1 (the
-   * packets a closing segment drops; the bytes after them move down). `map` must keep order.
+   * The bytes [from, to) left the output (packets a closing segment drops): their marks go,
+   * and the marks after them move down by as much.
    */
-  remapFrom(from: number, map: (offset: number) => number): void {
+  cut(from: number, to: number): void {
     let w = this.head;
     for (let r = this.head; r < this.offsets.length; r++) {
       const at = this.offsets[r]!;
-      const to = at < from ? at : map(at);
-      if (to < 0) continue;
-      this.offsets[w] = to;
+      if (at >= from && at < to) continue;
+      this.offsets[w] = at < from ? at : at - (to - from);
       this.kinds[w++] = this.kinds[r]!;
     }
     this.offsets.length = this.kinds.length = w;

@@ -208,9 +208,8 @@ class LoopedLiveStream extends Readable implements LiveStream {
         }
       }
       if (!contentDue) break;
-      // Unpaced, every packet is due: the clip's next packets in one copy (a copy per packet was
-      // most of the simulator's CPU, and the unpaced bench's source saturated a core).
-      const k = this.bitrate === 0 && this.psiLeft === 0 ? this.writeContentRun(n * PACKET_SIZE, CHUNK_PACKETS - n) : (this.writeContent(n * PACKET_SIZE), 1);
+      // Paced, each packet has its own due time; unpaced, all of them are due.
+      const k = this.writeContent(n * PACKET_SIZE, this.bitrate === 0 ? CHUNK_PACKETS - n : 1);
       n += k;
       this.wireBytes += k * PACKET_SIZE;
     }
@@ -239,9 +238,21 @@ class LoopedLiveStream extends Readable implements LiveStream {
     return ok;
   }
 
-  /** Up to `max` clip packets from the cursor on (not past the loop's end) at `off`; how many. */
-  private writeContentRun(off: number, max: number): number {
+  /**
+   * Writes up to `max` content packets from the cursor at `off` and returns how many: a PSI
+   * copy alone, or the clip's next packets (not past the loop's end) in one copy. Unpaced,
+   * every packet is due and runs are long: a copy per packet was most of the simulator's CPU,
+   * and the unpaced bench's source saturated a core.
+   */
+  private writeContent(off: number, max: number): number {
     const { clip, scratch } = this;
+    if (this.psiLeft > 0) {
+      const which = PSI_PACKETS - this.psiLeft;
+      clip.psi.copy(scratch, off, which * PACKET_SIZE, (which + 1) * PACKET_SIZE);
+      this.psiLeft--;
+      this.continuity.rewrite(scratch, off);
+      return 1;
+    }
     const k = Math.min(max, clip.packetCount - this.index);
     clip.data.copy(scratch, off, this.index * PACKET_SIZE, (this.index + k) * PACKET_SIZE);
     for (let i = 0; i < k; i++) {
@@ -256,25 +267,6 @@ class LoopedLiveStream extends Readable implements LiveStream {
       this.loopShift = (this.loopShift + clip.loopTicks) % TIMESTAMP_WRAP;
     }
     return k;
-  }
-
-  private writeContent(off: number): void {
-    const { clip, scratch } = this;
-    if (this.psiLeft > 0) {
-      const which = PSI_PACKETS - this.psiLeft;
-      clip.psi.copy(scratch, off, which * PACKET_SIZE, (which + 1) * PACKET_SIZE);
-      this.psiLeft--;
-    } else {
-      const src = this.index * PACKET_SIZE;
-      clip.data.copy(scratch, off, src, src + PACKET_SIZE);
-      if (this.loopShift !== 0 && clip.timed[this.index] !== 0) shiftTimestamps(scratch, off, this.loopShift);
-      if (++this.index === clip.packetCount) {
-        this.index = 0;
-        this.loop++;
-        this.loopShift = (this.loopShift + clip.loopTicks) % TIMESTAMP_WRAP;
-      }
-    }
-    this.continuity.rewrite(scratch, off);
   }
 
   /** Wire bytes the bitrate allows from the start up to stream time `tick`. */

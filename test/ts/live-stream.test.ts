@@ -141,6 +141,18 @@ describe('createLiveStream: pacing', () => {
     expect(report.nullPackets).toBeGreaterThan(report.packets / 2);
   });
 
+  it('sends unpaced the same packets as paced, loop after loop (one copy per run of packets, or per packet)', async () => {
+    // Paced below the clip's own rate: no stuffing, each packet when it is due.
+    const clock = new ManualClock(T0);
+    const paced = counting(stream({ clock, bitrate: 100_000, positionMs: T0, burstMs: 1000 }));
+    await tick();
+    await clock.advanceAsync(6400);
+    const one = paced.data();
+    expect(one.length).toBeGreaterThan(2 * clip.data.length);
+    const all = await collect(stream({ clock: new ManualClock(T0), bitrate: 0, positionMs: T0, burstMs: 1000 }), one.length);
+    expect(all.subarray(0, one.length).equals(one)).toBe(true);
+  });
+
   it('keeps content in real time when the clip needs more than the bitrate', async () => {
     const clock = new ManualClock(T0);
     const s = stream({ clock, bitrate: 100_000, positionMs: T0, burstMs: 1000 });
