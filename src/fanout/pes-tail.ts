@@ -17,7 +17,7 @@
  * `marks`, where the replay window finds them without a scan of its own (sync-marks.ts).
  * Offsets count output bytes: a closing segment's dropped packets leave no gap in them.
  */
-import { PACKET_SIZE, hasPusi, pidOf } from '../ts/packet.ts';
+import { PACKET_SIZE, PID_COUNT, hasPusi, pidOf } from '../ts/packet.ts';
 import { PACKET_PAT, PACKET_RAP, ProgramTracker, type ProgramInfo } from '../ts/program-tracker.ts';
 import { MARK_PAT, MARK_RADIO, MARK_RAP, SyncMarks } from './sync-marks.ts';
 
@@ -33,11 +33,17 @@ export class PesTail {
   private heldFrom = 0;
   /** Absolute offset just past the last byte taken. */
   private end = 0;
-  /** Absolute offset of each A/V PID's latest PUSI. */
-  private readonly open = new Map<number, number>();
   private program: ProgramInfo | null = null;
-  private av = new Set<number>();
-  /** The PIDs whose open PES decide how much is held: video (audio for a radio channel). */
+  /**
+   * Per PID, 1 + its place in `avPids` (0: not audio or video). Arrays indexed by PID, not a
+   * Map and a Set: every payload-unit start looks its PID up, millions a second unpaced.
+   */
+  private readonly slotOf = new Uint16Array(PID_COUNT);
+  /** The program's audio and video PIDs. */
+  private avPids: number[] = [];
+  /** Per entry of `avPids`: the absolute offset of its latest PUSI, -1 while none is open. */
+  private opens: number[] = [];
+  /** Places in `avPids` whose open PES decide how much is held: video (audio for a radio channel). */
   private gate: number[] = [];
   /** What push returns, reused (a list per call was garbage on every upstream chunk). */
   private readonly out: Buffer[] = [];
@@ -61,13 +67,13 @@ export class PesTail {
     else for (const buf of input) this.add(buf);
     let cut = this.end;
     for (let i = 0; i < this.gate.length; i++) {
-      const at = this.open.get(this.gate[i]!);
-      if (at !== undefined && at < cut) cut = at;
+      const at = this.opens[this.gate[i]!]!;
+      if (at >= 0 && at < cut) cut = at;
     }
     if (this.end - cut > this.maxHeldBytes) {
       // A PID that went quiet must not hold everyone back.
       cut = this.end;
-      this.open.clear();
+      this.opens.fill(-1);
     }
     return this.take(cut);
   }
@@ -81,8 +87,8 @@ export class PesTail {
       if (this.tracker.program !== this.program) this.learn(this.tracker.program);
       if (flags & PACKET_PAT) this.marks.add(base + off, this.program && this.program.videoPid < 0 ? MARK_PAT | MARK_RADIO : MARK_PAT);
       else if (flags & PACKET_RAP) this.marks.add(base + off, MARK_RAP);
-      const pid = pidOf(buf, off);
-      if (this.av.has(pid)) this.open.set(pid, base + off);
+      const slot = this.slotOf[pidOf(buf, off)]!;
+      if (slot !== 0) this.opens[slot - 1] = base + off;
     }
     if (buf.length > 0) this.chunks.push(buf);
     this.end += buf.length;
@@ -105,9 +111,10 @@ export class PesTail {
     let runStart = 0;
     let dropping = false;
     for (let off = 0; off + PACKET_SIZE <= held.length; off += PACKET_SIZE) {
-      const openAt = this.open.get(pidOf(held, off));
+      const slot = this.slotOf[pidOf(held, off)]!;
+      const openAt = slot === 0 ? -1 : this.opens[slot - 1]!;
       // Only a PES that began in the held bytes is dropped; one already partly sent goes out whole.
-      const drop = openAt !== undefined && openAt >= from && from + off >= openAt;
+      const drop = openAt >= 0 && openAt >= from && from + off >= openAt;
       if (drop === dropping) continue;
       if (off > runStart) (dropping ? gaps : kept).push(runStart, off);
       runStart = off;
@@ -122,11 +129,8 @@ export class PesTail {
       this.marks.cut(from + gaps[i]!, from + gaps[i + 1]!);
       this.heldFrom = this.end -= gaps[i + 1]! - gaps[i]!;
     }
-    this.open.clear();
     this.tracker.reset();
-    this.program = null;
-    this.av = new Set();
-    this.gate = [];
+    this.learn(null);
     return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
@@ -154,12 +158,16 @@ export class PesTail {
     return parts;
   }
 
+  /** A new program (null: none yet): its A/V PIDs, keeping the open PES of those it still has. */
   private learn(program: ProgramInfo | null): void {
     this.program = program;
-    const streams = program?.streams ?? [];
-    this.av = new Set(streams.filter((s) => s.kind === 'video' || s.kind === 'audio').map((s) => s.pid));
-    const video = streams.filter((s) => s.kind === 'video').map((s) => s.pid);
-    this.gate = video.length > 0 ? video : [...this.av];
-    for (const pid of [...this.open.keys()]) if (!this.av.has(pid)) this.open.delete(pid);
+    const av = (program?.streams ?? []).filter((s) => s.kind === 'video' || s.kind === 'audio');
+    const opens = av.map((s) => (this.slotOf[s.pid]! === 0 ? -1 : this.opens[this.slotOf[s.pid]! - 1]!));
+    for (const pid of this.avPids) this.slotOf[pid] = 0;
+    av.forEach((s, i) => (this.slotOf[s.pid] = i + 1));
+    this.avPids = av.map((s) => s.pid);
+    this.opens = opens;
+    const video = av.flatMap((s, i) => (s.kind === 'video' ? [i] : []));
+    this.gate = video.length > 0 ? video : av.map((_, i) => i);
   }
 }

@@ -6,6 +6,8 @@ export const PACKET_SIZE = 188;
 export const SYNC_BYTE = 0x47;
 export const PAT_PID = 0x0000;
 export const NULL_PID = 0x1fff;
+/** PIDs are 13 bits: 0 to 0x1fff. */
+export const PID_COUNT = 0x2000;
 
 /** adaptation_field_control values (2 bits). */
 export const AFC_PAYLOAD_ONLY = 0b01;

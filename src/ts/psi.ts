@@ -69,24 +69,37 @@ export function sectionBounds(buf: Uint8Array, off: number): { start: number; en
 
 /** As sectionBounds, without checking the CRC (for comparing with a section already checked). */
 export function sectionSpan(buf: Uint8Array, off: number): { start: number; end: number } | null {
-  if (!hasPusi(buf, off)) return null;
+  const start = sectionStart(buf, off);
+  return start < 0 ? null : { start, end: start + 3 + sectionLength(buf, start) };
+}
+
+/**
+ * Where the section starting in this packet begins (after the pointer_field), or -1 when the
+ * packet starts none or the section does not fit in it. Returns a number, not a span: a
+ * channel meets a repeated PAT or PMT every few packets of an unpaced stream, and an object
+ * per check was most of what a repeat cost.
+ */
+function sectionStart(buf: Uint8Array, off: number): number {
+  if (!hasPusi(buf, off)) return -1;
   const payload = payloadOffset(buf, off);
-  if (payload < 0) return null;
+  if (payload < 0) return -1;
   const packetEnd = off + PACKET_SIZE;
   const start = payload + 1 + buf[payload]!;
-  if (start + 3 > packetEnd) return null;
-  const sectionLength = ((buf[start + 1]! & 0x0f) << 8) | buf[start + 2]!;
-  const end = start + 3 + sectionLength;
-  if (sectionLength < 9 || end > packetEnd) return null;
-  return { start, end };
+  if (start + 3 > packetEnd) return -1;
+  const length = sectionLength(buf, start);
+  return length < 9 || start + 3 + length > packetEnd ? -1 : start;
+}
+
+function sectionLength(buf: Uint8Array, start: number): number {
+  return ((buf[start + 1]! & 0x0f) << 8) | buf[start + 2]!;
 }
 
 /** Whether the packet at `off` starts exactly `section` (bytes of a section checked before). */
 export function repeatsSection(buf: Uint8Array, off: number, section: Uint8Array | null): boolean {
   if (!section) return false;
-  const s = sectionSpan(buf, off);
-  if (!s || s.end - s.start !== section.length) return false;
-  for (let i = 0; i < section.length; i++) if (buf[s.start + i] !== section[i]) return false;
+  const start = sectionStart(buf, off);
+  if (start < 0 || 3 + sectionLength(buf, start) !== section.length) return false;
+  for (let i = 0; i < section.length; i++) if (buf[start + i] !== section[i]) return false;
   return true;
 }
 

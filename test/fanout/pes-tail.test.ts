@@ -4,9 +4,14 @@ import { PesTail } from '../../src/fanout/pes-tail.ts';
 import { loadClip } from '../../src/ts/clip.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { ConcatPesTail } from './pes-tail.oracle.ts';
+import { asRadio } from '../support/radio-stream.ts';
 
-/** A real A/V stream (the simulator's clip, looped): PES of every length, PSI, nulls. */
-const STREAM = Buffer.concat([loadClip().data, loadClip().data, loadClip().data]);
+/**
+ * A real A/V stream (the simulator's clip, looped): PES of every length, PSI, nulls. Its
+ * middle loop is a radio channel (the video PID listed as audio), so the program changes
+ * twice with PES open: what decides the hold-back changes and open PES must carry over.
+ */
+const STREAM = Buffer.concat([loadClip().data, asRadio(loadClip().data), loadClip().data]);
 const PACKETS = STREAM.length / PACKET_SIZE;
 
 type Step = { take: number; split: boolean } | { seam: true };

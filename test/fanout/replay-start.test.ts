@@ -6,10 +6,10 @@ import type { PlayerSink } from '../../src/fanout/player-sink.ts';
 import { PesTail } from '../../src/fanout/pes-tail.ts';
 import { MARK_PAT, MARK_RADIO, MARK_RAP } from '../../src/fanout/sync-marks.ts';
 import { recordLiveStream } from '../../src/ts/live-stream.ts';
-import { PACKET_SIZE, hasPusi, pidOf } from '../../src/ts/packet.ts';
-import { crc32Mpeg2 } from '../../src/ts/crc32.ts';
+import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../../src/ts/program-tracker.ts';
 import { StreamCursor } from '../support/stream-cursor.ts';
+import { asRadio } from '../support/radio-stream.ts';
 
 /**
  * The replay window no longer scans what it keeps: the hold-back marks the start points as it
@@ -186,27 +186,6 @@ describe('PesTail marks', () => {
     expect(marks).toEqual(expected);
   });
 });
-
-/**
- * The simulator's stream as a radio channel: every PMT lists the video PID as a second AAC
- * stream (its CRC made right again), so the program has no video.
- */
-function asRadio(data: Buffer): Buffer {
-  const out = Buffer.from(data);
-  let rewritten = 0;
-  for (let off = 0; off + PACKET_SIZE <= out.length; off += PACKET_SIZE) {
-    if (pidOf(out, off) !== 0x1000 || !hasPusi(out, off)) continue;
-    const start = off + 5 + out[off + 4]!;
-    const end = start + 3 + (((out[start + 1]! & 0x0f) << 8) | out[start + 2]!);
-    const video = out.indexOf(Buffer.from([0x1b, 0xe1, 0x00]), start);
-    if (video < 0 || video >= end) continue;
-    out[video] = 0x0f;
-    out.writeUInt32BE(crc32Mpeg2(out, start, end - 4) >>> 0, end - 4);
-    rewritten++;
-  }
-  expect(rewritten).toBeGreaterThan(10);
-  return out;
-}
 
 describe('a channel without video', () => {
   it('marks every PAT after its PMT as a start point by itself, and a joiner starts at the latest PAT', async () => {
