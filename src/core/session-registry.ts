@@ -20,7 +20,7 @@ import { ContentFailures } from './content-failures.ts';
 import { randomIds, type IdSource } from './ids.ts';
 import { sessionKey, type StreamRequest } from './stream-request.ts';
 import { provideSession, type SessionPorts } from './session-actors.ts';
-import { providePlayer } from './player-actors.ts';
+import { providePlayers, type PlayerHands } from './player-actors.ts';
 
 /** One hook for every actor: its creation (with input) and its inspection events (journal, inspector). */
 export interface ActorObserver {
@@ -53,7 +53,7 @@ export interface SessionRecord {
   keys: Set<string>;
 }
 
-export interface PlayerRecord {
+export interface PlayerRecord extends PlayerHands {
   id: string;
   sessionId: string;
   actor: ActorRefFrom<typeof playerMachine>;
@@ -71,6 +71,8 @@ export class SessionRegistry {
   private readonly ids: IdSource;
   private readonly log: Logger;
   private readonly ports: SessionPorts;
+  /** The player machine with its hands, for every player: each finds its record by its id. */
+  private readonly playerMachine: ReturnType<typeof providePlayers>;
   private seq = 0;
   private shuttingDown = false;
 
@@ -80,6 +82,10 @@ export class SessionRegistry {
     this.contentFailures = new ContentFailures(opts.clock, opts.contentFailureMemoryMs);
     const { broker, engine, upstream, events, durable, onFailover } = opts;
     this.ports = { broker, engine, upstream, events, durable, onFailover, ids: this.ids, contentFailures: this.contentFailures };
+    this.playerMachine = providePlayers(
+      (playerId) => this.players.get(playerId),
+      () => this.held.size < this.opts.queueMax,
+    );
   }
 
   /** Players held right now (200 + keep-alive, waiting for an engine). */
@@ -105,9 +111,9 @@ export class SessionRegistry {
     const transport = io.transport ?? 'ts';
     const input = { playerId, sessionId: session.id, holdMaxMs: this.opts.holdMaxMs, ...(transport === 'hls' ? { transport } : {}) };
     this.opts.observer?.created(playerId, 'player', session.id, input);
-    const machine = providePlayer(session, playerId, io, () => this.held.size < this.opts.queueMax);
-    const actor = createActor(machine, { id: playerId, clock: this.opts.clock, inspect: this.opts.observer?.inspect, input });
-    const record: PlayerRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now(), transport, io };
+    const actor = createActor(this.playerMachine, { id: playerId, clock: this.opts.clock, inspect: this.opts.observer?.inspect, input });
+    // In the map before the actor starts: its actions find their session and socket here.
+    const record: PlayerRecord = { id: playerId, sessionId: session.id, actor, createdAt: this.opts.clock.now(), transport, io, session };
     this.players.set(playerId, record);
     actor.subscribe({
       next: (snap) => this.trackPlayer(playerId, snap),
