@@ -3,15 +3,17 @@
  * events) and the player's socket (PlayerIO).
  */
 import { fromCallback, type ActorRefFrom } from 'xstate';
-import { phaseEquals, sessionPhase, type sessionMachine, type SessionSnapshot } from '../machines/session.machine.ts';
+import { phaseEquals, type sessionMachine } from '../machines/session.machine.ts';
 import { playerMachine, type PlayerEvent } from '../machines/player.machine.ts';
 import type { SessionPhase } from '../domain/session.ts';
 import type { Channel } from '../fanout/channel.ts';
 import type { PlayerIO } from './player-io.ts';
+import type { SessionPhases } from './session-phases.ts';
 
-/** The session a player watches: its actor, and the channel its bytes come from. */
+/** The session a player watches: its actor, its phase, and the channel its bytes come from. */
 export interface WatchedSession {
   actor: ActorRefFrom<typeof sessionMachine>;
+  phases: SessionPhases;
   channel: Channel;
 }
 
@@ -58,17 +60,16 @@ export function providePlayers(hands: (playerId: string) => PlayerHands | undefi
 function watchSession(session: WatchedSession, playerId: string, onPhase: (phase: SessionPhase) => void): () => void {
   const actor = session.actor;
   let last: SessionPhase | null = null;
-  const forward = (snap: SessionSnapshot) => {
-    const phase = sessionPhase(snap);
+  const forward = (phase: SessionPhase) => {
     if (phaseEquals(last, phase)) return;
     last = phase;
     onPhase(phase);
   };
   if (actor.getSnapshot().status === 'active') actor.send({ type: 'PLAYER_JOINED', playerId });
-  const sub = actor.subscribe({ next: forward, complete: () => forward(actor.getSnapshot()) });
-  forward(actor.getSnapshot());
+  const stop = session.phases.listen(forward);
+  forward(session.phases.phase);
   return () => {
-    sub.unsubscribe();
+    stop();
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'PLAYER_LEFT', playerId });
   };
 }

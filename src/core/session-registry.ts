@@ -21,6 +21,7 @@ import { randomIds, type IdSource } from './ids.ts';
 import { sessionKey, type StreamRequest } from './stream-request.ts';
 import { provideSession, type SessionPorts } from './session-actors.ts';
 import { providePlayers, type PlayerHands } from './player-actors.ts';
+import { SessionPhases } from './session-phases.ts';
 
 /** One hook for every actor: its creation (with input) and its inspection events (journal, inspector). */
 export interface ActorObserver {
@@ -47,6 +48,8 @@ export interface SessionRecord {
   id: string;
   key: string;
   actor: ActorRefFrom<typeof sessionMachine>;
+  /** Its phase as players see it, worked out once for all of them. */
+  phases: SessionPhases;
   channel: Channel;
   createdAt: number;
   /** Its key, and the aliases players find it by (the infohash of an `id` session). */
@@ -218,7 +221,8 @@ export class SessionRegistry {
       input,
     });
     this.opts.observer?.created(sessionId, 'session', sessionId, input);
-    const record: SessionRecord = { id: sessionId, key: req.key, actor, channel, createdAt: this.opts.clock.now(), keys: new Set([req.key]) };
+    const phases = new SessionPhases(actor);
+    const record: SessionRecord = { id: sessionId, key: req.key, actor, phases, channel, createdAt: this.opts.clock.now(), keys: new Set([req.key]) };
     this.sessions.set(sessionId, record);
     this.byKey.set(req.key, record);
     actor.subscribe({
