@@ -4,8 +4,11 @@
  * or leaving is a session snapshot but no news to the others.
  */
 import { describe, expect, test } from 'vitest';
+import { createActor, createMachine, type ActorRefFrom } from 'xstate';
 import { PureWorld } from '../support/pure-world.ts';
 import type { SessionPhase } from '../../src/domain/session.ts';
+import { SessionPhases } from '../../src/core/session-phases.ts';
+import type { sessionMachine } from '../../src/machines/session.machine.ts';
 
 const ID = 'a'.repeat(40);
 
@@ -43,5 +46,18 @@ describe('session phases', () => {
     expect(w.registry.listSessions()).toEqual([]);
     expect(told[1]).toEqual(['recovering', 'live', 'ended']);
     expect(told[2]).toEqual(told[1]);
+  });
+
+  test('a session actor that fails (a bug in it) tells its players the session ended', () => {
+    // Not the session machine, which has no way to fail by design: a machine whose action throws.
+    const broken = createMachine({ id: 'broken', on: { BOOM: { actions: () => { throw new Error('a bug'); } } } });
+    const actor = createActor(broken) as unknown as ActorRefFrom<typeof sessionMachine>;
+    const phases = new SessionPhases(actor);
+    const told: string[] = [];
+    phases.listen((phase) => told.push(phase.kind));
+    actor.start();
+    (actor as unknown as { send(e: { type: string }): void }).send({ type: 'BOOM' });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(told).toEqual(['ended']);
   });
 });
