@@ -3,21 +3,15 @@
 // The counts come from vitest's JSON reporter, so a crash before any result still ends in a
 // failing line instead of a silent zero.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'acerelay-test-'));
 const out = join(dir, 'results.json');
-// The tests' own temporary folders (journals, data dirs, players' homes: hundreds a run) go in
-// one folder that goes when the run does, so a developer's /tmp does not fill up run by run.
-// World-writable and sticky like /tmp: some tests run players as `nobody`.
-const tmp = join(dir, 'tmp');
-mkdirSync(tmp);
-chmodSync(dir, 0o755);
-chmodSync(tmp, 0o1777);
 const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)];
-const run = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, TMPDIR: tmp } });
+// The tests' own temporary folders: test/support/temp-root.ts (vitest's global setup).
+const run = spawnSync('npx', args, { stdio: 'inherit' });
 
 let passed = 0;
 let failed = 0;

@@ -19,8 +19,10 @@ export class SessionPhases {
     this.current = sessionPhase(actor.getSnapshot());
     actor.subscribe({
       next: (snap) => this.update(sessionPhase(snap)),
-      // The final snapshot comes with `complete` (or `error`), not `next`. A session actor
-      // that failed is not active: its players are told it ended rather than left waiting.
+      // A session stopped from outside (stop(): shutdown) completes with no snapshot after
+      // it. One that failed (a bug in it) errors: it is not active, so its players are told it
+      // ended. Before this observer had an error handler, players' own observers had none,
+      // and XState reported the error as uncaught: the process crashed.
       complete: () => this.update(sessionPhase(actor.getSnapshot())),
       error: () => this.update(sessionPhase(actor.getSnapshot())),
     });

@@ -161,13 +161,25 @@ export class PesTail {
   /** A new program (null: none yet): its A/V PIDs, keeping the open PES of those it still has. */
   private learn(program: ProgramInfo | null): void {
     this.program = program;
-    const av = (program?.streams ?? []).filter((s) => s.kind === 'video' || s.kind === 'audio');
-    const opens = av.map((s) => (this.slotOf[s.pid]! === 0 ? -1 : this.opens[this.slotOf[s.pid]! - 1]!));
+    // One place per PID: a PMT may list a PID twice (as video and as audio), and the gate must
+    // watch the place the scan updates. A PID listed as video anywhere gates.
+    const pids: number[] = [];
+    const video: boolean[] = [];
+    for (const s of program?.streams ?? []) {
+      if (s.kind !== 'video' && s.kind !== 'audio') continue;
+      const at = pids.indexOf(s.pid);
+      if (at >= 0) video[at] = video[at]! || s.kind === 'video';
+      else {
+        pids.push(s.pid);
+        video.push(s.kind === 'video');
+      }
+    }
+    const opens = pids.map((pid) => (this.slotOf[pid]! === 0 ? -1 : this.opens[this.slotOf[pid]! - 1]!));
     for (const pid of this.avPids) this.slotOf[pid] = 0;
-    av.forEach((s, i) => (this.slotOf[s.pid] = i + 1));
-    this.avPids = av.map((s) => s.pid);
+    pids.forEach((pid, i) => (this.slotOf[pid] = i + 1));
+    this.avPids = pids;
     this.opens = opens;
-    const video = av.flatMap((s, i) => (s.kind === 'video' ? [i] : []));
-    this.gate = video.length > 0 ? video : av.map((_, i) => i);
+    const gate = pids.flatMap((_, i) => (video[i] ? [i] : []));
+    this.gate = gate.length > 0 ? gate : pids.map((_, i) => i);
   }
 }

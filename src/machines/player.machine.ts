@@ -1,6 +1,6 @@
 /**
  * One player connection. Pure: the socket work (200 + keep-alive, attaching to the fan-out,
- * error answers, resets) is injected as actions (see `providePlayer` in
+ * error answers, resets) is injected as actions (see `providePlayers` in
  * src/core/player-actors.ts); HOLD_MAX is a named delay on the actor's clock.
  *
  *   requesting ──live──▶ streaming ⇄ recovering

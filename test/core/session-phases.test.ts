@@ -40,12 +40,24 @@ describe('session phases', () => {
     expect(told[1]).toEqual(['recovering', 'live']);
     expect(told[2]).toEqual(told[1]);
     expect(w.state(first)).toBe('streaming');
-    // Everyone leaves; after the linger the session stops: its last phase comes with `complete`.
+    // Everyone leaves; after the linger the session stops (ended from its stopping snapshot on).
     for (const p of [first, ...crowd.slice(10)]) w.disconnect(p);
     await w.advance(60_000);
     expect(w.registry.listSessions()).toEqual([]);
     expect(told[1]).toEqual(['recovering', 'live', 'ended']);
     expect(told[2]).toEqual(told[1]);
+  });
+
+  test('a session actor stopped from outside (no snapshot after it) tells its listeners it ended', async () => {
+    const w = new PureWorld();
+    w.player(`id=${ID}`);
+    await w.advance(1_000);
+    const session = w.registry.listSessions()[0]!;
+    const told: string[] = [];
+    session.phases.listen((phase) => told.push(phase.kind));
+    // stop() ends the actor with `complete` and no `next`: only the complete handler hears it.
+    session.actor.stop();
+    expect(told).toEqual(['ended']);
   });
 
   test('a session actor that fails (a bug in it) tells its players the session ended', () => {

@@ -4,7 +4,7 @@ import { PesTail } from '../../src/fanout/pes-tail.ts';
 import { loadClip } from '../../src/ts/clip.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { ConcatPesTail } from './pes-tail.oracle.ts';
-import { asRadio } from '../support/radio-stream.ts';
+import { asRadio, withVideoPidTwice } from '../support/pmt-rewrites.ts';
 
 /**
  * A real A/V stream (the simulator's clip, looped): PES of every length, PSI, nulls. Its
@@ -100,5 +100,25 @@ describe('PesTail', () => {
     const pieces = chunks.flatMap((c) => tail.push(c));
     expect(pieces.length).toBeGreaterThan(1);
     for (const p of pieces) expect(chunks.some((c) => c.buffer === p.buffer)).toBe(true);
+  });
+
+  it('holds back alike when the PMT lists the video PID twice (once as audio)', () => {
+    const plain = Buffer.concat([loadClip().data, loadClip().data]);
+    const twice = withVideoPidTwice(plain);
+    const released = (data: Buffer): number[] => {
+      const tail = new PesTail(1024 * 1024);
+      const out: number[] = [];
+      let total = 0;
+      for (let at = 0; at < data.length; at += 37 * PACKET_SIZE) {
+        for (const piece of tail.push(data.subarray(at, Math.min(data.length, at + 37 * PACKET_SIZE)))) total += piece.length;
+        out.push(total);
+      }
+      return out;
+    };
+    // Packets keep their size, so the two streams line up packet for packet;
+    // a gate that lost track of the video PID would hold nothing back and release sooner.
+    const plainReleased = released(plain);
+    expect(plainReleased.some((n, i) => n < (i + 1) * 37 * PACKET_SIZE)).toBe(true);
+    expect(released(twice)).toEqual(plainReleased);
   });
 });

@@ -9,7 +9,7 @@ import { recordLiveStream } from '../../src/ts/live-stream.ts';
 import { PACKET_SIZE } from '../../src/ts/packet.ts';
 import { PACKET_PAT, PACKET_RAP, ProgramTracker } from '../../src/ts/program-tracker.ts';
 import { StreamCursor } from '../support/stream-cursor.ts';
-import { asRadio } from '../support/radio-stream.ts';
+import { asRadio } from '../support/pmt-rewrites.ts';
 
 /**
  * The replay window no longer scans what it keeps: the hold-back marks the start points as it

@@ -18,7 +18,7 @@ export interface Child {
 
 export function runAcerelay(args: string[], env: Record<string, string | undefined> = {}): Child {
   const proc = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ACERELAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'acerelay-data-')), ...env } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ACERELAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'acerelay-data-')), ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return watchChild(proc);
