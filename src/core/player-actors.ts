@@ -59,6 +59,8 @@ export function providePlayers(hands: (playerId: string) => PlayerHands | undefi
 /** Joins the session, forwards its phase to the player, leaves on cleanup. */
 function watchSession(session: WatchedSession, playerId: string, onPhase: (phase: SessionPhase) => void): () => void {
   const actor = session.actor;
+  // SessionPhases tells only changes, but a player that starts listening while the others are
+  // being told of a phase hears it twice (from `forward` below and from that round): once is news.
   let last: SessionPhase | null = null;
   const forward = (phase: SessionPhase) => {
     if (phaseEquals(last, phase)) return;

@@ -37,8 +37,9 @@ export class PesTail {
   /**
    * Per PID, 1 + its place in `avPids` (0: not audio or video). Arrays indexed by PID, not a
    * Map and a Set: every payload-unit start looks its PID up, millions a second unpaced.
+   * A byte each (8 KiB a channel): a PMT is read only when it fits in one packet: 33 streams at most.
    */
-  private readonly slotOf = new Uint16Array(PID_COUNT);
+  private readonly slotOf = new Uint8Array(PID_COUNT);
   /** The program's audio and video PIDs. */
   private avPids: number[] = [];
   /** Per entry of `avPids`: the absolute offset of its latest PUSI, -1 while none is open. */

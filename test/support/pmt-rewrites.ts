@@ -13,7 +13,7 @@ const VIDEO_ENTRY = Buffer.from([0x1b, 0xe1, 0x00]);
 export function asRadio(data: Buffer): Buffer {
   return rewritePmts(data, 'asRadio', (out, start, end) => {
     const video = out.indexOf(VIDEO_ENTRY, start);
-    if (video < 0 || video >= end) return end;
+    if (video < 0 || video >= end) return null;
     out[video] = 0x0f;
     return end;
   });
@@ -26,7 +26,7 @@ export function asRadio(data: Buffer): Buffer {
  */
 export function withVideoPidTwice(data: Buffer): Buffer {
   return rewritePmts(data, 'withVideoPidTwice', (out, start, end, packetEnd) => {
-    if (end + 5 > packetEnd) return end;
+    if (end + 5 > packetEnd) return null;
     // The new entry goes where the CRC was: AAC on the video PID, no descriptors.
     Buffer.from([0x0f, 0xe1, 0x00, 0xf0, 0x00]).copy(out, end - 4);
     const grown = end + 5 - (start + 3);
@@ -38,20 +38,19 @@ export function withVideoPidTwice(data: Buffer): Buffer {
 
 /**
  * Copies `data` and lets `rewrite` change each PMT section in place ([start, end) with its
- * CRC; it returns the section's new end, or `end` untouched when it changed nothing), then
- * makes the CRC right again. Throws when no PMT changed, so a changed simulator cannot turn
- * a test of a rewritten stream into a test of the plain one.
+ * CRC; it returns the section's new end, or null when it changed nothing), then makes the
+ * CRC right again. Throws when no PMT changed, so a changed simulator cannot turn a test of a
+ * rewritten stream into a test of the plain one.
  */
-function rewritePmts(data: Buffer, name: string, rewrite: (out: Buffer, start: number, end: number, packetEnd: number) => number): Buffer {
+function rewritePmts(data: Buffer, name: string, rewrite: (out: Buffer, start: number, end: number, packetEnd: number) => number | null): Buffer {
   const out = Buffer.from(data);
   let rewritten = 0;
   for (let off = 0; off + PACKET_SIZE <= out.length; off += PACKET_SIZE) {
     if (pidOf(out, off) !== PMT_PID || !hasPusi(out, off)) continue;
     const start = off + 5 + out[off + 4]!;
     const end = start + 3 + (((out[start + 1]! & 0x0f) << 8) | out[start + 2]!);
-    const before = Buffer.from(out.subarray(start, end));
     const newEnd = rewrite(out, start, end, off + PACKET_SIZE);
-    if (newEnd === end && out.subarray(start, end).equals(before)) continue;
+    if (newEnd === null) continue;
     out.writeUInt32BE(crc32Mpeg2(out, start, newEnd - 4) >>> 0, newEnd - 4);
     rewritten++;
   }
