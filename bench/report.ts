@@ -177,8 +177,10 @@ export function renderMarkdown(res: BenchResults, before: BenchResults | null = 
     '',
     '**Why acerelay\'s lag is higher than the references\'.** acerelay holds back the frame being received (the open video PES)',
     'until it completes, so a failing upstream never leaves players with half a frame (`src/fanout/pes-tail.ts`): about one video',
-    'frame of delay. A send then waits for a second frame (32 KiB, at most 50 ms: half the writes per player), and with many players',
-    'one send goes to every socket in one event-loop turn, which shows in lag p99 and loop delay. The references pass bytes as they come.',
+    'frame of delay. A send then waits for a second frame (32 KiB, at most 50 ms: half the writes per player); on a live channel the',
+    'read itself waits instead (`src/adapters/engine/read-pacer.ts`: the engine\'s bytes gather in the kernel for up to one 50 ms tick,',
+    'are read once and sent at once). With many players one send goes to every socket in one event-loop turn, which shows in lag p99',
+    'and loop delay. The references pass bytes as they come.',
     '',
   );
   const idle = Object.entries(res.idleCores);

@@ -239,6 +239,11 @@ export class Channel {
     return this.slabs.bytes + this.pendingBytes + this.tail.heldBytes + this.aligner.pending;
   }
 
+  /** Bytes released for the players and not sent yet: waiting for company (see sendMinBytes). */
+  get unsentBytes(): number {
+    return this.pendingBytes;
+  }
+
   /** Bytes in the replay window (what a joiner is sent first). */
   get windowBytes(): number {
     return this.window.bytes;

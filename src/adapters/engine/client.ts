@@ -6,6 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { startSession, type StartRequest } from './start.ts';
 import { openPlayback } from './playback.ts';
 import type { EngineBody } from './engine-body.ts';
+import { ReadPacer } from './read-pacer.ts';
 import { getStat } from './stat.ts';
 import { stopSession } from './stop.ts';
 import { getVersion } from './version.ts';
@@ -29,6 +30,8 @@ export class EngineClient {
   private readonly controlTimeoutMs: number;
   /** Playback bodies still open: they have sockets of their own, outside the pool. */
   private readonly bodies = new Set<EngineBody>();
+  /** One read tick for every playback body: the live ones all read in the same turn. */
+  private readonly pacer = new ReadPacer();
 
   constructor(private readonly options: EngineClientOptions) {
     // Engines live behind a VPN container and come and go: short connect timeout, no limit
@@ -48,6 +51,7 @@ export class EngineClient {
       bodyTimeoutMs: this.options.emptyTimeoutMs,
       signal,
       clock: this.options.clock,
+      pacer: this.pacer,
       onBody: (body) => {
         this.bodies.add(body);
         body.once('close', () => this.bodies.delete(body));

@@ -9,12 +9,20 @@
  * times a second. Here the socket reads into an arena (`onread`), one buffer per 256 KiB read,
  * and the body's pieces are views of it: the arena is garbage once nothing holds a view.
  *
- * Events: 'data' (Buffer), 'end' (the body is complete), 'error' (Error with a `code`), then
+ * A live stream's reads are paced (read-pacer.ts): once the body has read all its socket held and
+ * the stream is slower than one full read per tick, the socket waits for the pacer's next tick
+ * before it reads again. A faster stream (a file, a start burst, a high bit rate) is read as it
+ * comes.
+ *
+ * Events: 'data' (Buffer), 'caughtUp' (everything the engine sent is delivered and the next read
+ * is a tick away: parked), 'end' (the body is complete), 'error' (Error with a `code`), then
  * 'close' once, whatever ended it (destroy() included).
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ChunkedDecoder } from './chunked-decoder.ts';
+import type { ReadPacer } from './read-pacer.ts';
 import type { BodyFraming } from './response-head.ts';
 
 /** Arena size: several reads of a fast engine; a slow one's small reads share one for long. */
@@ -23,6 +31,12 @@ const ARENA_BYTES = 256 * 1024;
 const READ_BYTES = 64 * 1024;
 /** A read is never offered less than this: the arena's rest is left and a new one begun. */
 const MIN_READ = 16 * 1024;
+/**
+ * How long a body reads before it judges its stream's rate again: long enough that a start
+ * burst or a throttled moment does not decide it, short enough that a live stream is paced
+ * within a fraction of a second.
+ */
+const RATE_WINDOW_MS = 200;
 
 /** A body failure with a stable code (the upstream reader maps codes, never messages). */
 export class EngineBodyError extends Error {
@@ -116,6 +130,18 @@ export class EngineBody extends EventEmitter {
   private readonly decoder: ChunkedDecoder | null;
   /** Bytes left of a body with a Content-Length. */
   private left: number;
+  /** Whether short reads park the socket until the pacer's tick (the stream is slower than a read per tick). */
+  private paced = false;
+  /** Since when, and how much, the body has read since it last judged its stream's rate. */
+  private rateSince = performance.now();
+  private rateBytes = 0;
+  /** Socket reads so far, and the times one parked the socket. */
+  reads = 0;
+  parks = 0;
+  private readonly wake = (): void => {
+    // Paused, over or destroyed meanwhile: its resume() (if any) starts the socket again.
+    if (this.reading) this.socket.resume();
+  };
   private readonly deliver = (data: Buffer): void => {
     if (this.paused) this.held.push(data);
     else this.emit('data', data);
@@ -130,6 +156,7 @@ export class EngineBody extends EventEmitter {
     private readonly framing: BodyFraming,
     private readonly bodyTimeoutMs: number,
     private readonly arena: ReadArena,
+    private readonly pacer: ReadPacer | null = null,
   ) {
     super();
     this.decoder = framing.kind === 'chunked' ? new ChunkedDecoder() : null;
@@ -183,6 +210,38 @@ export class EngineBody extends EventEmitter {
     return !this.paused && !this.over;
   }
 
+  /**
+   * After a socket read of `n` bytes into a region of `room` (and its `take`): whether the
+   * socket reads on at once. It does not when the consumer paused, the body is over, or the
+   * read was short (the socket held no more) on a paced stream: then the body is parked until
+   * the pacer's tick, and says so ('caughtUp').
+   */
+  readOn(n: number, room: number): boolean {
+    this.reads++;
+    if (!this.reading) return false;
+    if (!this.pacer) return true;
+    this.rateBytes += n;
+    // A full read: more may be waiting. A full largest read is more than a paced stream
+    // brings in a tick: this stream is too fast to park (it would back up into the engine).
+    if (n >= room) {
+      if (n >= READ_BYTES) this.paced = false;
+      return true;
+    }
+    const now = performance.now();
+    const elapsed = now - this.rateSince;
+    if (elapsed >= RATE_WINDOW_MS) {
+      this.paced = this.rateBytes * this.pacer.tickMs < READ_BYTES * elapsed;
+      this.rateSince = now;
+      this.rateBytes = 0;
+    }
+    if (!this.paced) return true;
+    this.parks++;
+    this.emit('caughtUp');
+    // Its listener may have paused or ended the body: it is not woken then (see wake).
+    if (this.reading) this.pacer.park(this.wake);
+    return false;
+  }
+
   pause(): this {
     if (this.paused || (this.over && !this.endHeld)) return this;
     this.paused = true;
@@ -210,6 +269,9 @@ export class EngineBody extends EventEmitter {
       this.emit('close');
     }
     if (this.paused || this.over) return this;
+    // The time it was paused says nothing of the stream's rate.
+    this.rateSince = performance.now();
+    this.rateBytes = 0;
     this.socket.setTimeout(this.bodyTimeoutMs);
     this.socket.resume();
     return this;

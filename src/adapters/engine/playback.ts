@@ -12,6 +12,7 @@ import type { Clock } from '../../clock.ts';
 import { EngineHttpError, EngineTimeoutError, EngineUnreachableError, EngineBadResponseError } from './errors.ts';
 import { rebase } from './rebase.ts';
 import { EngineBody, ReadArena } from './engine-body.ts';
+import type { ReadPacer } from './read-pacer.ts';
 import { MAX_HEAD_BYTES, ResponseHeadError, framingOf, headEnd, parseHead, type ResponseHead } from './response-head.ts';
 
 export interface PlaybackOptions {
@@ -22,6 +23,8 @@ export interface PlaybackOptions {
   clock?: Clock | undefined;
   /** Told of every body opened (the client destroys the open ones when it is destroyed). */
   onBody?: ((body: EngineBody) => void) | undefined;
+  /** Paces the body's reads while its stream is live (none: every read as the bytes come). */
+  pacer?: ReadPacer | undefined;
 }
 
 export interface Playback {
@@ -78,7 +81,7 @@ function exchange(url: string, options: PlaybackOptions): Promise<{ head: Respon
           const bytes = arena.took(region as Buffer, n);
           if (body) {
             body.take(bytes);
-            return body.reading;
+            return body.readOn(n, region.length);
           }
           return onHead(bytes);
         },
@@ -131,7 +134,7 @@ function exchange(url: string, options: PlaybackOptions): Promise<{ head: Respon
       socket.off('error', onError);
       socket.off('end', onClosed);
       socket.off('close', onClosed);
-      body = new EngineBody(socket, framing, undiciTimeout(options.bodyTimeoutMs, options.clock), arena);
+      body = new EngineBody(socket, framing, undiciTimeout(options.bodyTimeoutMs, options.clock), arena, options.pacer ?? null);
       body.take(all.subarray(end));
       // The caller's signal still ends the body once it flows.
       const caller = options.signal;

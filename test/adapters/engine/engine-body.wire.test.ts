@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openPlayback } from '../../../src/adapters/engine/playback.ts';
 import type { EngineBody } from '../../../src/adapters/engine/engine-body.ts';
 import { EngineClient } from '../../../src/adapters/engine/client.ts';
+import { ReadPacer } from '../../../src/adapters/engine/read-pacer.ts';
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -69,6 +70,31 @@ function chunkedWire(total: number, seed: number): Buffer[] {
     at += n;
   }
   return out;
+}
+
+/**
+ * An engine streaming: the head, then `count` chunks of `size` bytes of the test body, one every
+ * `everyMs` (a timer each: later on a busy machine, never sooner; 0: one per turn of the event
+ * loop, as fast as a writer that is not ahead of its reader), then the end. `written` is told
+ * once the last byte is handed to the socket.
+ */
+async function streamingServer(count: number, size: number, everyMs: number, written?: () => void): Promise<string> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', async () => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nTransfer-Encoding: chunked\r\n\r\n');
+      for (let i = 0; i < count && !socket.destroyed; i++) {
+        const ok = socket.write(Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), bodyBytes(i * size, size), Buffer.from('\r\n')]));
+        if (!ok) await new Promise((r) => socket.once('drain', r));
+        await new Promise((r) => (everyMs > 0 ? setTimeout(r, everyMs) : setImmediate(r)));
+      }
+      socket.end('0\r\n\r\n');
+      written?.();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/content/x`;
 }
 
 function ended(body: EngineBody): Promise<{ end: 'end' | 'error'; error: (Error & { code?: string }) | null }> {
@@ -263,5 +289,92 @@ describe('EngineBody', () => {
     await expect(openPlayback(mute, { headersTimeoutMs: 300, bodyTimeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ENGINE_TIMEOUT' });
     const closes = await rawServer(() => []);
     await expect(openPlayback(closes, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 })).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
+  });
+
+  describe('paced reads (read-pacer.ts)', () => {
+    it('a live stream is read once a tick: after a read that emptied the socket, the next waits for the tick; every byte in order', async () => {
+      // 1316 B every 2 ms or later: ~5 Mbit/s at most, under the pacing rate (a full read per tick).
+      const count = 400;
+      const url = await streamingServer(count, 1316, 2);
+      const pacer = new ReadPacer();
+      const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
+      const body = play.body;
+      let firstPark: { reads: number; at: number } | null = null;
+      let caughtUp = 0;
+      body.on('caughtUp', () => {
+        caughtUp++;
+        firstPark ??= { reads: body.reads, at: performance.now() };
+      });
+      const got: Buffer[] = [];
+      body.on('data', (c: Buffer) => got.push(Buffer.from(c)));
+      const done = ended(body);
+      body.resume();
+      expect(await done).toEqual({ end: 'end', error: null });
+      const span = performance.now() - firstPark!.at;
+      expect(Buffer.concat(got).equals(bodyBytes(0, count * 1316))).toBe(true);
+      // Paced within its first rate window, then parked after each read that emptied the socket.
+      expect(body.parks).toBeGreaterThanOrEqual(5);
+      expect(caughtUp).toBe(body.parks);
+      // At most one park a tick (the timers can only be late), where reading as the bytes come
+      // would have read (and parked) up to once per engine write.
+      expect(body.parks - 1).toBeLessThanOrEqual(span / pacer.tickMs + 2);
+      // One read per park: a read before the tick would have been one more (a few more for
+      // reads that filled the end of an arena, and the last one).
+      expect(body.reads - firstPark!.reads).toBeLessThanOrEqual(1.25 * (body.parks - 1) + 4);
+    });
+
+    it('a fast stream is read as it comes: never parked for long enough to back up into the engine', async () => {
+      const count = 30_000; // ~40 MB, a write per turn: often behind its reader, whose reads then come up short
+      const url = await streamingServer(count, 1316, 0);
+      const pacer = new ReadPacer();
+      const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
+      let bytes = 0;
+      let ok = true;
+      play.body.on('data', (c: Buffer) => {
+        if (c[0] !== byteAt(bytes)) ok = false;
+        bytes += c.length;
+      });
+      const done = ended(play.body);
+      play.body.resume();
+      expect(await done).toEqual({ end: 'end', error: null });
+      expect(bytes).toBe(count * 1316);
+      expect(ok).toBe(true);
+      // Its short reads (the reader ahead of the writer) came many times a second; parked at
+      // each, it would wait a tick each time. A park at all means a rate window found it slow
+      // (a starved writer), and the full read after the tick ends pacing again.
+      expect(play.body.reads).toBeGreaterThan(50);
+      expect(play.body.parks, `${play.body.parks} parks in ${play.body.reads} reads`).toBeLessThanOrEqual(3);
+    });
+
+    it('a parked body its consumer pauses before the tick is not woken by it; resumed, it reads on to the end', async () => {
+      let allWritten = false;
+      const count = 300;
+      const url = await streamingServer(count, 1316, 2, () => (allWritten = true));
+      const pacer = new ReadPacer();
+      const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
+      const body = play.body;
+      let bytes = 0;
+      body.on('data', (c: Buffer) => (bytes += c.length));
+      let parkedWhenPaused = -1;
+      // Paused after it parked (as a channel whose players all fell behind pauses it).
+      body.once('caughtUp', () =>
+        setImmediate(() => {
+          parkedWhenPaused = pacer.waiting;
+          body.pause();
+        }),
+      );
+      body.resume();
+      await expect.poll(() => parkedWhenPaused, { timeout: 5_000 }).toBe(1);
+      const reads = body.reads;
+      // The engine writes the rest, and a tick passes: nothing is read while paused.
+      await expect.poll(() => allWritten, { timeout: 10_000 }).toBe(true);
+      await new Promise<void>((r) => pacer.park(r));
+      expect(body.reads).toBe(reads);
+      expect(bytes).toBeLessThan(count * 1316);
+      const done = ended(body);
+      body.resume();
+      expect(await done).toEqual({ end: 'end', error: null });
+      expect(bytes).toBe(count * 1316);
+    });
   });
 });
