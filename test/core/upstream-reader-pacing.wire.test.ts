@@ -61,9 +61,9 @@ async function liveEngine(ts: Buffer, everyMs: number): Promise<string> {
 
 describe('upstream reader: paced reads', () => {
   it('each read tick sends what it released at once: when the body parks, nothing waits in the channel', async () => {
-    const ts = await recordLiveStream(1.5);
-    // 1316 B every 2 ms or later: ~5 Mbit/s at most, a live stream to the pacer.
-    const url = await liveEngine(ts, 2);
+    const ts = await recordLiveStream(1);
+    // 1316 B every 3 ms or later: ~22 KB a tick at most, a stream the pacer paces.
+    const url = await liveEngine(ts, 3);
     const client = new EngineClient({ noResponseTimeoutMs: 5_000, emptyTimeoutMs: 10_000 });
     clients.push(client);
     const bodies: EngineBody[] = [];
@@ -82,7 +82,7 @@ describe('upstream reader: paced reads', () => {
     const read = createUpstreamReader({ engine, clock: systemClock, emptyTimeoutMs: 10_000, noResponseTimeoutMs: 5_000 });
     const stop = read({ sessionId: 's', channel, playback: { playbackUrl: url, statUrl: null, commandUrl: null, infohash: 'h', playbackSessionId: 'ps', isLive: true }, splice: false }, (e) => events.push(e));
     try {
-      await expect.poll(() => bodies.length).toBe(1);
+      await expect.poll(() => bodies.length, { timeout: 10_000 }).toBe(1);
       const body = bodies[0]!;
       // Listening after the reader (its listener was put on first): what the players have been sent when the body parks.
       const unsentAtPark: number[] = [];

@@ -9,12 +9,12 @@
  * times a second. Here the socket reads into an arena (`onread`), one buffer per 256 KiB read,
  * and the body's pieces are views of it: the arena is garbage once nothing holds a view.
  *
- * A live stream's reads are paced (read-pacer.ts): once the body has read all its socket held and
- * the stream is slower than one full read per tick, the socket waits for the pacer's next tick
- * before it reads again. A faster stream (a file, a start burst, a high bit rate) is read as it
- * comes.
+ * A slow stream's reads are paced (read-pacer.ts): once the body has read all its socket held
+ * and the stream brings less than a send's worth per tick, the socket waits for the pacer's next
+ * tick before it reads again. Every body with a pacer is judged by its rate alone, so a faster
+ * stream (a file, a start burst, a high bit rate) is read as it comes.
  *
- * Events: 'data' (Buffer), 'caughtUp' (everything the engine sent is delivered and the next read
+ * Events: 'data' (Buffer), 'caughtUp' (everything the socket held is delivered and the next read
  * is a tick away: parked), 'end' (the body is complete), 'error' (Error with a `code`), then
  * 'close' once, whatever ended it (destroy() included).
  */
@@ -37,6 +37,21 @@ const MIN_READ = 16 * 1024;
  * within a fraction of a second.
  */
 const RATE_WINDOW_MS = 200;
+/**
+ * A stream that brings less than this per tick is paced: the channel would wait out the tick for
+ * company anyway (channel.ts: a send waits for 32 KiB or 50 ms), so its bytes may as well wait
+ * in the kernel. A live channel of up to ~5 Mbit/s.
+ */
+const PACED_PER_TICK = 32 * 1024;
+/**
+ * Read after one tick, this much ends pacing at once: the stream is faster than it looked, or got
+ * faster. Above the pacing rate, so a late tick does not end it; below what a connection's
+ * receive window lets the engine send unread from the start (Linux: 128 KiB of buffer, about half
+ * of it for data), so a stream that outgrows the tick is seen before its bytes back up into the
+ * engine (TCP would then hold the engine back, and a rate judged on what the kernel holds would
+ * never see it).
+ */
+const UNPACED_PER_TICK = 48 * 1024;
 
 /** A body failure with a stable code (the upstream reader maps codes, never messages). */
 export class EngineBodyError extends Error {
@@ -135,12 +150,16 @@ export class EngineBody extends EventEmitter {
   /** Since when, and how much, the body has read since it last judged its stream's rate. */
   private rateSince = performance.now();
   private rateBytes = 0;
+  /** Read since the socket last started reading (its wake, the consumer's resume, the last judgement). */
+  private tickBytes = 0;
   /** Socket reads so far, and the times one parked the socket. */
   reads = 0;
   parks = 0;
   private readonly wake = (): void => {
     // Paused, over or destroyed meanwhile: its resume() (if any) starts the socket again.
-    if (this.reading) this.socket.resume();
+    if (!this.reading) return;
+    this.tickBytes = 0;
+    this.socket.resume();
   };
   private readonly deliver = (data: Buffer): void => {
     if (this.paused) this.held.push(data);
@@ -221,18 +240,17 @@ export class EngineBody extends EventEmitter {
     if (!this.reading) return false;
     if (!this.pacer) return true;
     this.rateBytes += n;
-    // A full read: more may be waiting. A full largest read is more than a paced stream
-    // brings in a tick: this stream is too fast to park (it would back up into the engine).
-    if (n >= room) {
-      if (n >= READ_BYTES) this.paced = false;
-      return true;
-    }
+    this.tickBytes += n;
+    if (this.tickBytes >= UNPACED_PER_TICK) this.paced = false;
+    // A full read: more may be waiting.
+    if (n >= room) return true;
     const now = performance.now();
     const elapsed = now - this.rateSince;
     if (elapsed >= RATE_WINDOW_MS) {
-      this.paced = this.rateBytes * this.pacer.tickMs < READ_BYTES * elapsed;
+      this.paced = this.rateBytes * this.pacer.tickMs < PACED_PER_TICK * elapsed;
       this.rateSince = now;
       this.rateBytes = 0;
+      this.tickBytes = 0;
     }
     if (!this.paced) return true;
     this.parks++;
@@ -271,7 +289,7 @@ export class EngineBody extends EventEmitter {
     if (this.paused || this.over) return this;
     // The time it was paused says nothing of the stream's rate.
     this.rateSince = performance.now();
-    this.rateBytes = 0;
+    this.rateBytes = this.tickBytes = 0;
     this.socket.setTimeout(this.bodyTimeoutMs);
     this.socket.resume();
     return this;

@@ -1,16 +1,18 @@
 /**
- * When a live playback body reads again: at the next shared read tick, not as soon as the
+ * When a slow playback body reads again: at the next shared read tick, not as soon as the
  * engine's next bytes arrive.
  *
  * Why: an engine writes a live stream in small pieces (a real one often 1316 B, seven TS
  * packets, every few milliseconds). Read as they arrive, each channel costs a read, a wakeup of
  * the event loop and a pass through the byte path every few milliseconds, whatever its bytes:
  * at 50 channels that per-read cost was most of the proxy's CPU. A body that has read everything
- * its socket held (a short read) and streams slower than it reads is parked instead: its socket
- * stops reading and the kernel gathers the engine's bytes until the tick. Then every parked body
- * reads in the same event-loop turn, each in one read. A byte waits at most one tick in the
- * kernel; the channel sends what such a read released at once (it would otherwise wait up to
- * as long for company: channel.ts, MAX_WAIT_MS), so players see no more delay than before.
+ * its socket held (a short read) and whose stream brings less than a send's worth (32 KiB) per
+ * tick is parked instead (engine-body.ts judges the rate): its socket stops reading and the
+ * kernel gathers the engine's bytes until the tick. Then every parked body reads in the same
+ * event-loop turn, each in one read, and the channel sends what that released at once. Such a
+ * stream's sends waited out the channel's wait for company before (channel.ts: 32 KiB or 50 ms,
+ * MAX_WAIT_MS) in the channel; the wait is now in the kernel instead, one tick (plus whatever the
+ * event loop is late), and not twice.
  *
  * The tick runs on the process's own timers, not on the injected clock: it is about how long
  * the kernel holds real bytes on a real socket.
