@@ -34,6 +34,7 @@ export interface ChannelOptions {
   /**
    * Output is sent once this much is ready (whole frames, as the hold-back releases them), or
    * when the oldest of it has waited `maxWaitMs`: fewer, larger writes per player. 0: at once.
+   * (A paced upstream's read has its bytes sent at once: `flush`, read-pacer.ts.)
    */
   sendMinBytes?: number;
   maxWaitMs?: number;
@@ -54,6 +55,8 @@ export interface UpstreamValve {
  * Two frames of a 4 Mbit/s channel per write instead of one: each player's write costs about
  * the same whatever its size (a syscall, a wakeup of the reader, the TCP round), so half the
  * writes is close to half the fan-out's CPU. A frame waits at most MAX_WAIT_MS for the next.
+ * A slow upstream whose reads are paced (read-pacer.ts) waits in the kernel instead, and what
+ * each of its reads releases is sent at once (the upstream reader calls `flush`).
  */
 export const SEND_MIN_BYTES = 32 * 1024;
 export const MAX_WAIT_MS = 50;

@@ -14,8 +14,8 @@
  * tick before it reads again. Every body with a pacer is judged by its rate alone, so a faster
  * stream (a file, a start burst, a high bit rate) is read as it comes.
  *
- * Events: 'data' (Buffer), 'caughtUp' (everything the socket held is delivered and the next read
- * is a tick away: parked), 'end' (the body is complete), 'error' (Error with a `code`), then
+ * Events: 'data' (Buffer), 'caughtUp' (everything the socket held is delivered and the body parks:
+ * its next read is a tick away, unless a listener pauses it), 'end' (the body is complete), 'error' (Error with a `code`), then
  * 'close' once, whatever ended it (destroy() included).
  */
 import { EventEmitter } from 'node:events';
@@ -44,12 +44,13 @@ const RATE_WINDOW_MS = 200;
  */
 const PACED_PER_TICK = 32 * 1024;
 /**
- * Read after one tick, this much ends pacing at once: the stream is faster than it looked, or got
- * faster. Above the pacing rate, so a late tick does not end it; below what a connection's
- * receive window lets the engine send unread from the start (Linux: 128 KiB of buffer, about half
- * of it for data), so a stream that outgrows the tick is seen before its bytes back up into the
- * engine (TCP would then hold the engine back, and a rate judged on what the kernel holds would
- * never see it).
+ * Read after one tick, this much ends pacing at once (until the next judgement of the rate, 200 ms
+ * on): the stream is faster than it looked, or got faster. Above the pacing rate, so a tick up to
+ * half late does not end it (a later one may, for a moment); below what a connection's receive
+ * window lets the engine send unread from the start (Linux: 128 KiB of buffer at first, part of it
+ * overhead), so a stream that outgrows the tick is seen before its bytes back up into the engine
+ * (TCP would then hold the engine back, and a rate judged on what the kernel holds would never
+ * see it).
  */
 const UNPACED_PER_TICK = 48 * 1024;
 

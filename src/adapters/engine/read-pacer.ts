@@ -46,8 +46,12 @@ export class ReadPacer {
     this.timer = null;
     const due = this.parked;
     this.parked = this.spare;
-    for (const wake of due) wake();
-    due.length = 0;
-    this.spare = due;
+    try {
+      for (const wake of due) wake();
+    } finally {
+      // Even after a wake that threw: the two lists must stay two.
+      due.length = 0;
+      this.spare = due;
+    }
   };
 }
