@@ -15,6 +15,8 @@ export interface MetricSources {
   totals: ByteTotals;
   /** Whether the orchestrator accepts our API key (absent without an orchestrator). */
   orchestratorAuthOk?: () => boolean;
+  /** Reads of slow engine streams that waited for the shared read tick (read-pacer.ts). */
+  readsPaced?: () => number;
   /** HLS: distinct clients seen within the idle time, and the bytes every window holds. */
   hls?: () => { clients: number; windowBytes: number };
 }
@@ -141,6 +143,15 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(self.sources?.totals.bytesIn ?? 0);
+      },
+    });
+    new Counter({
+      name: 'acerelay_engine_reads_paced_total',
+      help: 'Reads of slow engine streams that waited for the shared 50 ms read tick instead of the next engine write',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.sources?.readsPaced?.() ?? 0);
       },
     });
     new Counter({

@@ -29,7 +29,7 @@ import { JournalKeeper } from './adapters/journal/journal-keeper.ts';
 import { recoverAfterRestart, type RecoveryReport } from './core/crash-recovery.ts';
 import { noStreamEvents, type StreamEventSink } from './core/stream-event-sink.ts';
 import { Metrics } from './metrics.ts';
-import type { ByteTotals } from './fanout/channel.ts';
+import { MAX_WAIT_MS, SEND_MIN_BYTES, type ByteTotals } from './fanout/channel.ts';
 import { KeepAlive } from './server/keep-alive.ts';
 import { SinkMonitor } from './server/sink-monitor.ts';
 import { buildServer } from './server/app.ts';
@@ -141,7 +141,14 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
       })
     : null;
   const auth = orchestrator ? new OrchestratorAuth(clock, log, config.orchApiKey !== undefined) : null;
-  const engineClient = new EngineClient({ noResponseTimeoutMs: config.noResponseTimeoutMs, emptyTimeoutMs: config.emptyTimeoutMs, clock });
+  // A slow stream's bytes wait for a read tick in the kernel instead of for company in the
+  // channel: the same wait and the same send's worth (read-pacer.ts).
+  const engineClient = new EngineClient({
+    noResponseTimeoutMs: config.noResponseTimeoutMs,
+    emptyTimeoutMs: config.emptyTimeoutMs,
+    clock,
+    readPacing: { tickMs: MAX_WAIT_MS, sendBytes: SEND_MIN_BYTES },
+  });
   // Its retried stops free room on their engine when they land: the broker re-decides then.
   let onStopLanded = () => {};
   const janitor = new StopJanitor(engineClient, clock, { log, store: journal, onSettled: () => onStopLanded() });
@@ -388,6 +395,7 @@ export async function createAcerelay(config: Config, opts: RuntimeOptions): Prom
     hls: () => ({ clients: hls.clients, windowBytes: hls.windowBytes }),
     queueDepth: () => theRegistry.heldCount,
     totals,
+    readsPaced: () => engineClient.readsPaced,
     ...(auth ? { orchestratorAuthOk: () => auth.problem === null } : {}),
   });
 

@@ -25,6 +25,7 @@ const NAMES = [
   'acerelay_slow_client_drops_total',
   'acerelay_bytes_in_total',
   'acerelay_bytes_out_total',
+  'acerelay_engine_reads_paced_total',
   'acerelay_time_to_first_byte_seconds',
   'acerelay_orchestrator_events_total',
   'acerelay_journal_errors_total',
@@ -42,4 +43,11 @@ test('every metric the spec names is exposed, behind the admin token', async () 
   expect(Number(/^acerelay_bytes_out_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(500_000);
   expect(Number(/^acerelay_time_to_first_byte_seconds_count (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
   expect(text).toMatch(/^acerelay_orchestrator_events_total\{type="stream_started",result="ok"\} 1$/m);
+});
+
+test("a live channel's engine reads wait for the read tick (the runtime paces its engine client)", async () => {
+  // Past the engine's start burst: the stream at its bit rate, a few ticks' worth at a time.
+  await play(`${stack.url}/ace/getstream?id=${CONTENT[1]}`, { until: bytes(1_500_000) });
+  const res = await fetch(`${stack.url}/metrics`, { headers: { authorization: 'Bearer metrics-token' } });
+  expect(Number(/^acerelay_engine_reads_paced_total (\d+)/m.exec(await res.text())?.[1])).toBeGreaterThan(0);
 });

@@ -120,8 +120,8 @@ export function createUpstreamReader(opts: UpstreamReaderOptions): UpstreamPort 
           channel.push(chunk);
           if (!synced && channel.flowing) onSynced();
         });
-        // The engine's bytes so far are all read and the next read is a tick away (a live
-        // stream's reads are paced): what they released goes out now, not after a wait for company.
+        // The socket's bytes are all read and the next read is a tick away (a slow stream's
+        // reads are paced): what they released goes out now, not after a wait for company.
         playback.body.on('caughtUp', channel.flush);
         playback.body.on('end', () => fail('ENGINE_EOF', 'the engine ended the stream'));
         playback.body.on('error', (err: Error) => fail(bodyFailureOf(err), err.message));

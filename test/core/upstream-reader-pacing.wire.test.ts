@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EngineClient } from '../../src/adapters/engine/client.ts';
 import type { EngineBody } from '../../src/adapters/engine/engine-body.ts';
 import { createUpstreamReader } from '../../src/core/upstream-reader.ts';
-import { Channel } from '../../src/fanout/channel.ts';
+import { Channel, MAX_WAIT_MS, SEND_MIN_BYTES } from '../../src/fanout/channel.ts';
 import type { OutChunk } from '../../src/fanout/out-chunk.ts';
 import type { PlayerSink } from '../../src/fanout/player-sink.ts';
 import { systemClock } from '../../src/clock.ts';
@@ -64,7 +64,7 @@ describe('upstream reader: paced reads', () => {
     const ts = await recordLiveStream(1);
     // 1316 B every 3 ms or later: ~22 KB a tick at most, a stream the pacer paces.
     const url = await liveEngine(ts, 3);
-    const client = new EngineClient({ noResponseTimeoutMs: 5_000, emptyTimeoutMs: 10_000 });
+    const client = new EngineClient({ noResponseTimeoutMs: 5_000, emptyTimeoutMs: 10_000, readPacing: { tickMs: MAX_WAIT_MS, sendBytes: SEND_MIN_BYTES } });
     clients.push(client);
     const bodies: EngineBody[] = [];
     const engine = {

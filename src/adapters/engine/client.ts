@@ -6,7 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { startSession, type StartRequest } from './start.ts';
 import { openPlayback } from './playback.ts';
 import type { EngineBody } from './engine-body.ts';
-import { ReadPacer } from './read-pacer.ts';
+import { ReadPacer, type ReadPacing } from './read-pacer.ts';
 import { getStat } from './stat.ts';
 import { stopSession } from './stop.ts';
 import { getVersion } from './version.ts';
@@ -22,6 +22,8 @@ export interface EngineClientOptions {
   dispatcher?: Dispatcher;
   /** Whose time the deadlines run on (the system's by default). */
   clock?: Clock;
+  /** Slow playback bodies read once a tick (read-pacer.ts); none: every read as the bytes come. */
+  readPacing?: ReadPacing;
 }
 
 export class EngineClient {
@@ -30,8 +32,8 @@ export class EngineClient {
   private readonly controlTimeoutMs: number;
   /** Playback bodies still open: they have sockets of their own, outside the pool. */
   private readonly bodies = new Set<EngineBody>();
-  /** One read tick for every playback body: the live ones all read in the same turn. */
-  private readonly pacer = new ReadPacer();
+  /** One read tick for every playback body: the slow ones all read in the same turn. */
+  private readonly pacer: ReadPacer | undefined;
 
   constructor(private readonly options: EngineClientOptions) {
     // Engines live behind a VPN container and come and go: short connect timeout, no limit
@@ -39,6 +41,12 @@ export class EngineClient {
     this.own = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 5_000 } });
     this.dispatcher = options.dispatcher ?? this.own!;
     this.controlTimeoutMs = options.controlTimeoutMs ?? 5_000;
+    this.pacer = options.readPacing ? new ReadPacer(options.readPacing) : undefined;
+  }
+
+  /** Reads of slow playback bodies that waited for the read tick, so far (0 without pacing). */
+  get readsPaced(): number {
+    return this.pacer?.parks ?? 0;
   }
 
   start(engineBase: string, req: StartRequest, signal?: AbortSignal) {

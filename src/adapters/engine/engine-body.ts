@@ -11,18 +11,17 @@
  *
  * A slow stream's reads are paced (read-pacer.ts): once the body has read all its socket held
  * and the stream brings less than a send's worth per tick, the socket waits for the pacer's next
- * tick before it reads again. Every body with a pacer is judged by its rate alone, so a faster
- * stream (a file, a start burst, a high bit rate) is read as it comes.
+ * tick before it reads again.
  *
- * Events: 'data' (Buffer), 'caughtUp' (everything the socket held is delivered and the body parks:
- * its next read is a tick away, unless a listener pauses it), 'end' (the body is complete), 'error' (Error with a `code`), then
- * 'close' once, whatever ended it (destroy() included).
+ * Events: 'data' (Buffer), 'caughtUp' (everything the socket held is delivered and the body
+ * parks: its next read is a tick away, unless a listener pauses it), 'end' (the body is
+ * complete), 'error' (Error with a `code`), then 'close' once, whatever ended it (destroy()
+ * included).
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { ChunkedDecoder } from './chunked-decoder.ts';
-import type { ReadPacer } from './read-pacer.ts';
+import { ReadRate, type ReadPacer } from './read-pacer.ts';
 import type { BodyFraming } from './response-head.ts';
 
 /** Arena size: several reads of a fast engine; a slow one's small reads share one for long. */
@@ -31,28 +30,6 @@ const ARENA_BYTES = 256 * 1024;
 const READ_BYTES = 64 * 1024;
 /** A read is never offered less than this: the arena's rest is left and a new one begun. */
 const MIN_READ = 16 * 1024;
-/**
- * How long a body reads before it judges its stream's rate again: long enough that a start
- * burst or a throttled moment does not decide it, short enough that a live stream is paced
- * within a fraction of a second.
- */
-const RATE_WINDOW_MS = 200;
-/**
- * A stream that brings less than this per tick is paced: the channel would wait out the tick for
- * company anyway (channel.ts: a send waits for 32 KiB or 50 ms), so its bytes may as well wait
- * in the kernel. A live channel of up to ~5 Mbit/s.
- */
-const PACED_PER_TICK = 32 * 1024;
-/**
- * Read after one tick, this much ends pacing at once (until the next judgement of the rate, 200 ms
- * on): the stream is faster than it looked, or got faster. Above the pacing rate, so a tick up to
- * half late does not end it (a later one may, for a moment); below what a connection's receive
- * window lets the engine send unread from the start (Linux: 128 KiB of buffer at first, part of it
- * overhead), so a stream that outgrows the tick is seen before its bytes back up into the engine
- * (TCP would then hold the engine back, and a rate judged on what the kernel holds would never
- * see it).
- */
-const UNPACED_PER_TICK = 48 * 1024;
 
 /** A body failure with a stable code (the upstream reader maps codes, never messages). */
 export class EngineBodyError extends Error {
@@ -146,20 +123,15 @@ export class EngineBody extends EventEmitter {
   private readonly decoder: ChunkedDecoder | null;
   /** Bytes left of a body with a Content-Length. */
   private left: number;
-  /** Whether short reads park the socket until the pacer's tick (the stream is slower than a read per tick). */
-  private paced = false;
-  /** Since when, and how much, the body has read since it last judged its stream's rate. */
-  private rateSince = performance.now();
-  private rateBytes = 0;
-  /** Read since the socket last started reading (its wake, the consumer's resume, the last judgement). */
-  private tickBytes = 0;
+  /** Its stream's rate as the pacer judges it (none without a pacer). */
+  private readonly rate: ReadRate | null;
   /** Socket reads so far, and the times one parked the socket. */
   reads = 0;
   parks = 0;
   private readonly wake = (): void => {
     // Paused, over or destroyed meanwhile: its resume() (if any) starts the socket again.
     if (!this.reading) return;
-    this.tickBytes = 0;
+    this.rate!.woke();
     this.socket.resume();
   };
   private readonly deliver = (data: Buffer): void => {
@@ -180,6 +152,7 @@ export class EngineBody extends EventEmitter {
   ) {
     super();
     this.decoder = framing.kind === 'chunked' ? new ChunkedDecoder() : null;
+    this.rate = pacer ? new ReadRate(pacer.pacing) : null;
     this.left = framing.kind === 'length' ? framing.bytes : Infinity;
     socket.pause();
     socket.on('timeout', () => this.fail(new EngineBodyError('ENGINE_BODY_TIMEOUT', `no body bytes for ${bodyTimeoutMs} ms`)));
@@ -239,21 +212,7 @@ export class EngineBody extends EventEmitter {
   readOn(n: number, room: number): boolean {
     this.reads++;
     if (!this.reading) return false;
-    if (!this.pacer) return true;
-    this.rateBytes += n;
-    this.tickBytes += n;
-    if (this.tickBytes >= UNPACED_PER_TICK) this.paced = false;
-    // A full read: more may be waiting.
-    if (n >= room) return true;
-    const now = performance.now();
-    const elapsed = now - this.rateSince;
-    if (elapsed >= RATE_WINDOW_MS) {
-      this.paced = this.rateBytes * this.pacer.tickMs < PACED_PER_TICK * elapsed;
-      this.rateSince = now;
-      this.rateBytes = 0;
-      this.tickBytes = 0;
-    }
-    if (!this.paced) return true;
+    if (!this.pacer || !this.rate!.parksAfter(n, room)) return true;
     this.parks++;
     this.emit('caughtUp');
     // Its listener may have paused or ended the body: it is not woken then (see wake).
@@ -288,9 +247,7 @@ export class EngineBody extends EventEmitter {
       this.emit('close');
     }
     if (this.paused || this.over) return this;
-    // The time it was paused says nothing of the stream's rate.
-    this.rateSince = performance.now();
-    this.rateBytes = this.tickBytes = 0;
+    this.rate?.resumed();
     this.socket.setTimeout(this.bodyTimeoutMs);
     this.socket.resume();
     return this;

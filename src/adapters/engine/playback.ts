@@ -23,7 +23,7 @@ export interface PlaybackOptions {
   clock?: Clock | undefined;
   /** Told of every body opened (the client destroys the open ones when it is destroyed). */
   onBody?: ((body: EngineBody) => void) | undefined;
-  /** Paces the body's reads while its stream is live (none: every read as the bytes come). */
+  /** Paces the body's reads while its stream is slow (none: every read as the bytes come). */
   pacer?: ReadPacer | undefined;
 }
 

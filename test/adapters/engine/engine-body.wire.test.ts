@@ -9,6 +9,10 @@ import { openPlayback } from '../../../src/adapters/engine/playback.ts';
 import type { EngineBody } from '../../../src/adapters/engine/engine-body.ts';
 import { EngineClient } from '../../../src/adapters/engine/client.ts';
 import { ReadPacer } from '../../../src/adapters/engine/read-pacer.ts';
+import { MAX_WAIT_MS, SEND_MIN_BYTES } from '../../../src/fanout/channel.ts';
+
+/** The runtime's pacing: the channel's wait and send's worth. */
+const pacing = { tickMs: MAX_WAIT_MS, sendBytes: SEND_MIN_BYTES };
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -302,7 +306,7 @@ describe('EngineBody', () => {
       // 1316 B every 3 ms or later: ~22 KB a tick at most, under the pacing rate (32 KiB a tick).
       const count = 400;
       const url = await streamingServer(count, 1316, 3);
-      const pacer = new ReadPacer();
+      const pacer = new ReadPacer(pacing);
       const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
       const body = play.body;
       let firstPark: { reads: number; at: number } | null = null;
@@ -323,7 +327,7 @@ describe('EngineBody', () => {
       expect(caughtUp).toBe(body.parks);
       // At most one park a tick (the timers can only be late), where reading as the bytes come
       // would have read (and parked) up to once per engine write.
-      expect(body.parks - 1).toBeLessThanOrEqual(span / pacer.tickMs + 2);
+      expect(body.parks - 1).toBeLessThanOrEqual(span / pacer.pacing.tickMs + 2);
       // One read per park: a read before the tick would have been one more (a few more for
       // reads that filled the end of an arena, and the last one).
       expect(body.reads - firstPark!.reads).toBeLessThanOrEqual(1.25 * (body.parks - 1) + 4);
@@ -332,7 +336,7 @@ describe('EngineBody', () => {
     it('a fast stream is read as it comes: never parked for long enough to back up into the engine', async () => {
       const count = 30_000; // ~40 MB, eight writes per turn: often behind its reader, whose reads then come up short
       const url = await streamingServer(count, 1316, 0);
-      const pacer = new ReadPacer();
+      const pacer = new ReadPacer(pacing);
       const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
       let bytes = 0;
       let ok = true;
@@ -360,7 +364,7 @@ describe('EngineBody', () => {
         burstNow = false;
         return 120; // ~158 KB at once: three full reads at the next tick
       });
-      const pacer = new ReadPacer();
+      const pacer = new ReadPacer(pacing);
       const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
       const body = play.body;
       let bytes = 0;
@@ -391,7 +395,7 @@ describe('EngineBody', () => {
       let written = 0;
       const count = 300;
       const url = await streamingServer(count, 1316, 3, (n) => (written = n));
-      const pacer = new ReadPacer();
+      const pacer = new ReadPacer(pacing);
       const play = await openPlayback(url, { headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000, pacer });
       const body = play.body;
       let bytes = 0;
